@@ -1,0 +1,255 @@
+"""The per-upload asset graph. Thin: each asset calls one framework-free stage in pipelines/.
+
+raw_upload -> validated_rows (+ quarantined_rows) -> standardised_contacts -> enriched_contacts
+-> linked_contacts -> golden_records -> contact_export
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pyarrow as pa
+from dagster import (
+    AssetExecutionContext,
+    AssetOut,
+    Failure,
+    MetadataValue,
+    Output,
+    asset,
+    multi_asset,
+)
+
+from assets.metadata import same_name_lineage, table_metadata
+from assets.uploads import uploads_partitions
+from pipelines import enrich as enrich_stage
+from pipelines import export as export_stage
+from pipelines import golden as golden_stage
+from pipelines import linkage as linkage_stage
+from pipelines import standardise as standardise_stage
+from pipelines.headers import CANONICAL_FIELDS
+from pipelines.reader import InputFileError, parse_contact_bytes, source_info
+from pipelines.validate import split_rows
+from resources.dagster_resources import ObjectStoreResource, ProgressResource
+from resources.layout import export_prefix
+
+GROUP = "contacts"
+PURPOSE = "clean, correct, enrich and deduplicate the controller's contact list (DPA III.1)"
+
+
+def _report(progress: ProgressResource, name: str, rows: int, seconds: float, detail: str = "") -> None:
+    progress.reporter().stage(name, rows, seconds, detail)
+
+
+@asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    description="The uploaded contact file, parsed: one string column per input column, row_number 1-based.",
+    metadata={"purpose": PURPOSE},
+)
+def raw_upload(
+    context: AssetExecutionContext, object_store: ObjectStoreResource, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    manifest = object_store.manifest(context.partition_key)
+    try:
+        data = object_store.get().get_bytes(manifest.source_key)
+    except KeyError:
+        raise Failure(description=f"upload {manifest.upload_id}: its source object is missing") from None
+    try:
+        table = parse_contact_bytes(data)
+    except InputFileError as exc:
+        # The message names the problem, never a value from the file.
+        raise Failure(description=f"upload {manifest.upload_id} cannot be read: {exc}") from None
+    info = source_info(table)
+    seconds = time.perf_counter() - started
+    _report(progress, "raw_upload", table.num_rows, seconds, f"{info.format}, {info.encoding or '-'}")
+    return Output(
+        table,
+        metadata=table_metadata(
+            table,
+            seconds,
+            format=info.format,
+            encoding=info.encoding or "n/a",
+            delimiter=repr(info.delimiter) if info.delimiter else "n/a",
+            input_columns=info.columns,
+            recognised_fields=MetadataValue.json({f: f"src_{i}" for f, i in info.fields.items()}),
+            controller=manifest.controller,
+            bytes=len(data),
+        ),
+    )
+
+
+@multi_asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    outs={
+        "validated_rows": AssetOut(description="Rows fit to process, canonical fields as sent (trimmed)."),
+        "quarantined_rows": AssetOut(description="Rows set aside, kept with their reason; exported as quarantined."),
+    },
+)
+def validate_rows(context: AssetExecutionContext, raw_upload: pa.Table, progress: ProgressResource):
+    started = time.perf_counter()
+    info = source_info(raw_upload)
+    validated, quarantined = split_rows(raw_upload, info)
+    seconds = time.perf_counter() - started
+    lineage = {
+        f: {"raw_upload": [f"src_{info.fields[f]}"]} for f in CANONICAL_FIELDS if f in info.fields
+    } | {"row_number": {"raw_upload": ["row_number"]}}
+    reasons: dict[str, int] = {}
+    for r in quarantined.column("status_reason").to_pylist():
+        reasons[r] = reasons.get(r, 0) + 1
+    _report(progress, "validated_rows", validated.num_rows, seconds, f"{quarantined.num_rows:,} quarantined")
+    yield Output(validated, output_name="validated_rows", metadata=table_metadata(validated, seconds, lineage))
+    yield Output(
+        quarantined,
+        output_name="quarantined_rows",
+        metadata=table_metadata(quarantined, seconds, lineage, reasons=MetadataValue.json(reasons)),
+    )
+
+
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="Every field in canonical form, matching keys added.")
+def standardised_contacts(
+    context: AssetExecutionContext, validated_rows: pa.Table, object_store: ObjectStoreResource, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    options = object_store.manifest(context.partition_key).options
+    table = standardise_stage.standardise(
+        validated_rows,
+        default_country=options.get("default_country", "FR"),
+        language=options.get("language", "fr"),
+    )
+    seconds = time.perf_counter() - started
+    lineage = {c: {"validated_rows": ups} for c, ups in standardise_stage.LINEAGE.items()}
+    with_notes = table.num_rows - table.column("notes").null_count
+    _report(progress, "standardised_contacts", table.num_rows, seconds, f"{with_notes:,} with notes")
+    return Output(table, metadata=table_metadata(table, seconds, lineage, rows_with_notes=with_notes))
+
+
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="E-mail qualification and company domain; inferring enrichments off by default.")
+def enriched_contacts(
+    context: AssetExecutionContext, standardised_contacts: pa.Table, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    table = enrich_stage.enrich(standardised_contacts)
+    seconds = time.perf_counter() - started
+    lineage = same_name_lineage(standardised_contacts, "standardised_contacts") | {
+        c: {"standardised_contacts": ups} for c, ups in enrich_stage.LINEAGE.items()
+    }
+    _report(progress, "enriched_contacts", table.num_rows, seconds)
+    return Output(table, metadata=table_metadata(table, seconds, lineage))
+
+
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="Splink 5 (DuckDB) deduplication: cluster_id and match probability per row.")
+def linked_contacts(
+    context: AssetExecutionContext, enriched_contacts: pa.Table, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    result = linkage_stage.link(enriched_contacts)
+    linked = golden_stage.assign_clusters(enriched_contacts, result.clusters)
+    seconds = time.perf_counter() - started
+    clusters = len(set(linked.column("cluster_id").to_pylist()))
+    lineage = same_name_lineage(enriched_contacts, "enriched_contacts") | {
+        "cluster_id": {"enriched_contacts": list(linkage_stage.linkage_model.LINKAGE_COLUMNS_SOURCE)},
+        "match_probability": {"enriched_contacts": list(linkage_stage.linkage_model.LINKAGE_COLUMNS_SOURCE)},
+    }
+    _report(progress, "linked_contacts", linked.num_rows, seconds, f"{clusters:,} clusters, {result.pairs_matched:,} merging pairs")
+    return Output(
+        linked,
+        metadata=table_metadata(
+            linked,
+            seconds,
+            lineage,
+            clusters=clusters,
+            rows_merged=linked.num_rows - clusters,
+            pairs_scored=result.pairs_scored,
+            pairs_matched=result.pairs_matched,
+            model="trained on this upload" if result.trained else "shipped default model",
+            match_threshold=linkage_stage.MATCH_THRESHOLD,
+        ),
+    )
+
+
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="One golden record per cluster (rule in sql/golden_records.sql).")
+def golden_records(
+    context: AssetExecutionContext, linked_contacts: pa.Table, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    table = golden_stage.golden_records(linked_contacts)
+    seconds = time.perf_counter() - started
+    lineage = {c: {"linked_contacts": [c]} for c in table.column_names if c in linked_contacts.column_names} | {
+        "master_row_number": {"linked_contacts": ["row_number"]},
+        "source_rows": {"linked_contacts": ["row_number"]},
+        "other_emails": {"linked_contacts": ["email"]},
+        "other_phones": {"linked_contacts": ["phone_e164", "other_phones"]},
+    }
+    _report(progress, "golden_records", table.num_rows, seconds)
+    return Output(table, metadata=table_metadata(table, seconds, lineage))
+
+
+@asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    description="contacts.csv / golden.csv and Parquet copies under exports/<controller>/<upload>/.",
+    io_manager_key="nothing_io_manager",
+)
+def contact_export(
+    context: AssetExecutionContext,
+    raw_upload: pa.Table,
+    quarantined_rows: pa.Table,
+    linked_contacts: pa.Table,
+    golden_records: pa.Table,
+    object_store: ObjectStoreResource,
+    progress: ProgressResource,
+) -> Output[None]:
+    started = time.perf_counter()
+    manifest = object_store.manifest(context.partition_key)
+    info = source_info(raw_upload)
+    is_master = golden_stage.master_flags(linked_contacts, golden_records)
+    linked = linked_contacts.append_column("is_master", is_master)
+    contacts = export_stage.build_contacts(raw_upload, info, linked, quarantined_rows)
+    golden = golden_records.select(list(export_stage.GOLDEN_COLUMNS))
+    fmt = (
+        export_stage.CsvFormat.like_input(info)
+        if manifest.options.get("keep_input_format")
+        else export_stage.CsvFormat()
+    )
+    contacts_csv, used = export_stage.to_csv_bytes(contacts, fmt)
+    golden_csv, _ = export_stage.to_csv_bytes(golden, used)
+    prefix = export_prefix(manifest.controller, manifest.upload_id)
+    store = object_store.get()
+    files = {
+        "contacts.parquet": export_stage.to_parquet_bytes(contacts),
+        "golden.parquet": export_stage.to_parquet_bytes(golden),
+        "contacts.csv": contacts_csv,
+        "golden.csv": golden_csv,
+    }
+    summary = {
+        "upload_id": manifest.upload_id,
+        "rows_in": raw_upload.num_rows,
+        "rows_out": contacts.num_rows,
+        "rows_ok": linked_contacts.num_rows,
+        "rows_quarantined": quarantined_rows.num_rows,
+        "golden_records": golden.num_rows,
+        "csv_encoding": used.encoding,
+        "csv_delimiter": used.delimiter,
+        "files": sorted(files),
+    }
+    # summary.json is written last: its presence marks the export as complete.
+    for name, data in files.items():
+        store.put_bytes(prefix + name, data)
+    store.put_bytes(prefix + "summary.json", json.dumps(summary, indent=2).encode("utf-8"))
+    seconds = time.perf_counter() - started
+    _report(progress, "contact_export", contacts.num_rows, seconds, f"{golden.num_rows:,} golden records")
+    return Output(
+        None,
+        metadata=table_metadata(contacts, seconds)
+        | {
+            "export_prefix": prefix,
+            "rows_in": summary["rows_in"],
+            "rows_out": summary["rows_out"],
+            "rows_quarantined": summary["rows_quarantined"],
+            "golden_records": summary["golden_records"],
+            "csv_encoding": used.encoding,
+        },
+    )

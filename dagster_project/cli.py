@@ -1,0 +1,176 @@
+"""`refinery`: run the pipeline on a file with the embedded default, nothing to start.
+
+    refinery run FILE [--controller ID] [--out DIR] [--keep-input-format] [--country FR] [--language fr]
+    refinery sample [--rows N] [--out FILE]      a generated messy contact list to try it on
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+EXPORT_FILES = ("contacts.csv", "golden.csv", "contacts.parquet", "golden.parquet", "summary.json")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"refinery: error: {message}", file=sys.stderr)
+    return code
+
+
+class _LiveProgress:
+    """Stands in for ProgressResource in CLI runs: prints each stage as it finishes."""
+
+    def reporter(self):
+        from resources.dagster_resources import ProgressReporter
+
+        return ProgressReporter(enabled=True)
+
+
+def _instance():
+    from dagster import DagsterInstance
+
+    # With DAGSTER_HOME set, runs land in that instance (and show in `dagster dev`); otherwise
+    # an in-memory instance: nothing to set up, nothing left behind.
+    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+
+
+def _step_failure_message(result) -> str:
+    for event in result.all_events:
+        if event.is_step_failure:
+            data = event.step_failure_data
+            if data and data.user_failure_data and data.user_failure_data.description:
+                return data.user_failure_data.description
+            if data and data.error:
+                return data.error.message.strip().splitlines()[0]
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            evaluation = event.event_specific_data
+            if not evaluation.passed and evaluation.blocking:
+                return f"blocking check {evaluation.asset_check_key.name} failed"
+    return "the run failed"
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from dagster_project.settings import Settings
+    from resources.layout import check_controller
+    from resources.object_store import LocalObjectStore
+
+    path = Path(args.file)
+    if not path.is_file():
+        return _fail(f"{path}: {'is a directory, not a file' if path.is_dir() else 'file not found'}")
+    if path.stat().st_size == 0:
+        return _fail(f"{path}: the file is empty")
+    try:
+        settings = Settings.from_env()
+        controller = check_controller(args.controller or settings.default_controller)
+    except ValueError as exc:
+        return _fail(str(exc))
+
+    from dagster import materialize
+
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from assets.checks import ALL_CHECKS
+    from assets.uploads import uploads_partitions
+    from resources.uploads import UploadManifest, new_upload_id
+
+    store = LocalObjectStore(settings.local_store)
+    upload_id = new_upload_id()
+    source_key = f"uploads/{controller}/{upload_id}{path.suffix.lower()}"
+    store.put_file(source_key, path)
+    options = {
+        "keep_input_format": bool(args.keep_input_format),
+        "default_country": args.country.upper(),
+        "language": args.language,
+        "origin": "cli",
+    }
+    manifest = UploadManifest(
+        upload_id=upload_id,
+        controller=controller,
+        source_key=source_key,
+        received_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        options=options,
+    )
+    manifest.save(store)
+
+    print(f"refinery: upload {upload_id} for controller {controller}", file=sys.stderr)
+    started = time.perf_counter()
+    resources = build_resources(settings) | {"progress": _LiveProgress()}
+    with _instance() as instance:
+        instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+        result = materialize(
+            [*CONTACT_ASSETS, *ALL_CHECKS],
+            partition_key=upload_id,
+            instance=instance,
+            resources=resources,
+            raise_on_error=False,
+            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            tags={"refinery/origin": "cli", "refinery/controller": controller},
+        )
+    if not result.success:
+        return _fail(f"{path}: {_step_failure_message(result)}", code=1)
+
+    from resources.layout import export_prefix
+
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = export_prefix(controller, upload_id)
+    for name in EXPORT_FILES:
+        store.download(prefix + name, out_dir / name)
+    summary = json.loads((out_dir / "summary.json").read_text("utf-8"))
+    elapsed = time.perf_counter() - started
+    merged = summary["rows_ok"] - summary["golden_records"]
+    print(
+        f"refinery: {summary['rows_in']:,} rows in, {summary['rows_out']:,} rows out "
+        f"({summary['rows_quarantined']:,} quarantined), {summary['golden_records']:,} golden records "
+        f"({merged:,} duplicates merged) in {elapsed:.1f} s",
+        file=sys.stderr,
+    )
+    print(f"refinery: exports written to {out_dir}/ ({', '.join(EXPORT_FILES[:2])}, Parquet copies)", file=sys.stderr)
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from bench.generator import generate, write_file
+
+    messy, _truth = generate(args.rows, seed=args.seed, profile="fr")
+    out = Path(args.out)
+    write_file(messy, out, fmt="csv", encoding="cp1252", delimiter=";", header_lang="fr")
+    print(f"refinery: wrote {args.rows:,} generated contacts (French Excel export, cp1252, ';') to {out}", file=sys.stderr)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="refinery", description="Clean, enrich and deduplicate contact lists.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="process one contact file end to end on the embedded default")
+    run.add_argument("file", help="CSV (any common encoding and delimiter) or XLSX")
+    run.add_argument("--controller", help="the client (controller) id; default $REFINERY_DEFAULT_CONTROLLER or 'default'")
+    run.add_argument("--out", default="out", help="folder for the exported files (default: ./out)")
+    run.add_argument("--keep-input-format", action="store_true", help="write CSVs in the input's encoding and delimiter")
+    run.add_argument("--country", default="FR", help="default country for phone numbers (ISO alpha-2, default FR)")
+    run.add_argument("--language", default="fr", choices=["fr", "en"], help="output language (civility labels)")
+    run.set_defaults(func=cmd_run)
+    sample = sub.add_parser("sample", help="write a generated messy contact list to try the pipeline on")
+    sample.add_argument("--rows", type=int, default=1000)
+    sample.add_argument("--seed", type=int, default=1)
+    sample.add_argument("--out", default="sample.csv")
+    sample.set_defaults(func=cmd_sample)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    # Library chatter (Dagster preview warnings, Splink info logs) is not for the operator's terminal.
+    warnings.filterwarnings("ignore")
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,189 @@
+"""Export stage: the client's files, one row per input data row, in input order, none lost.
+
+contacts: the export contract (README) columns, then every unrecognised input column unchanged
+(under its original header), then refinery's additional columns. golden: one row per cluster.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+
+import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from pipelines.reader import SourceInfo, source_column_name
+
+CONTRACT_COLUMNS: tuple[str, ...] = (
+    "row_number",
+    "status",
+    "status_reason",
+    "cluster_id",
+    "is_master",
+    "civility",
+    "first_name",
+    "last_name",
+    "email",
+    "email_qualification",
+    "phone_e164",
+    "phone_type",
+    "company",
+    "website",
+    "linkedin_url",
+    "job_title",
+    "country",
+)
+# After the client's own columns; this list may grow, the contract columns above do not change.
+EXTRA_COLUMNS: tuple[str, ...] = (
+    "match_probability",
+    "notes",
+    "phone_country",
+    "other_phones",
+    "legal_form",
+    "company_domain",
+)
+
+GOLDEN_COLUMNS: tuple[str, ...] = (
+    "cluster_id",
+    "master_row_number",
+    "source_rows",
+    "record_count",
+    "match_probability",
+    "civility",
+    "first_name",
+    "last_name",
+    "email",
+    "email_qualification",
+    "phone_e164",
+    "phone_type",
+    "company",
+    "legal_form",
+    "website",
+    "linkedin_url",
+    "job_title",
+    "country",
+    "other_emails",
+    "other_phones",
+)
+
+# Canonical fields shown for quarantined rows, as the client sent them (trimmed).
+_QUARANTINE_VALUES = {
+    "civility": "civility",
+    "first_name": "coalesce(first_name, full_name)",
+    "last_name": "last_name",
+    "email": "email",
+    "phone_e164": "coalesce(phone, mobile)",
+    "company": "company",
+    "website": "website",
+    "linkedin_url": "linkedin_url",
+    "job_title": "job_title",
+    "country": "country",
+}
+
+
+def output_header_names(info: SourceInfo) -> dict[str, str]:
+    """src_<i> -> the column's original header, renamed only if it collides with one of ours."""
+    taken = {c.lower() for c in CONTRACT_COLUMNS + EXTRA_COLUMNS}
+    names = {}
+    for i in info.mapping.custom_columns:
+        name = info.headers[i]
+        while name.lower() in taken:
+            name = f"{name} (input)"
+        taken.add(name.lower())
+        names[source_column_name(i)] = name
+    return names
+
+
+def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantined: pa.Table) -> pa.Table:
+    """Every input row once, in input order, ok rows standardised, quarantined rows as sent."""
+    custom = output_header_names(info)
+    fields = CONTRACT_COLUMNS[5:]
+    ok_select = ", ".join([*fields, *EXTRA_COLUMNS])
+    q_select = ", ".join(
+        [f"{_QUARANTINE_VALUES.get(c, 'NULL')}::VARCHAR AS {c}" for c in fields]
+        + [f"NULL::{'DOUBLE' if c == 'match_probability' else 'VARCHAR'} AS {c}" for c in EXTRA_COLUMNS]
+    )
+    custom_select = "".join(f', r."{src}" AS {_quote(name)}' for src, name in custom.items())
+    sql = f"""
+        WITH rows AS (
+            SELECT row_number, 'ok' AS status, NULL::VARCHAR AS status_reason, cluster_id, is_master, {ok_select}
+            FROM linked
+            UNION ALL BY NAME
+            SELECT row_number, 'quarantined' AS status, status_reason, NULL::VARCHAR AS cluster_id,
+                   NULL::BOOLEAN AS is_master, {q_select}
+            FROM quarantined
+        )
+        SELECT r.row_number, {", ".join(f"x.{c}" for c in CONTRACT_COLUMNS[1:])}{custom_select},
+               {", ".join(f"x.{c}" for c in EXTRA_COLUMNS)}
+        FROM raw AS r LEFT JOIN rows AS x USING (row_number)
+        ORDER BY r.row_number
+    """
+    con = duckdb.connect()
+    try:
+        con.register("raw", raw.select(["row_number", *custom]))
+        con.register("linked", linked)
+        con.register("quarantined", quarantined)
+        table = con.execute(sql).fetch_arrow_table()
+    finally:
+        con.close()
+    missing = table.filter(pa.compute.is_null(table.column("status"))).num_rows
+    if table.num_rows != raw.num_rows or missing:
+        raise RuntimeError(
+            f"export would not hold every input row ({table.num_rows} rows, {missing} unaccounted, "
+            f"{raw.num_rows} in the input): nothing was published"
+        )
+    return table
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    encoding: str = "utf-8-sig"
+    delimiter: str = ","
+
+    @classmethod
+    def like_input(cls, info: SourceInfo) -> "CsvFormat":
+        encoding = info.encoding or "utf-8-sig"
+        if encoding in ("utf-16-le", "utf-16-be"):
+            encoding = "utf-16"  # with a BOM, so Excel recognises it
+        return cls(encoding=encoding, delimiter=info.delimiter or ",")
+
+
+def to_csv_bytes(table: pa.Table, fmt: CsvFormat = CsvFormat()) -> tuple[bytes, CsvFormat]:
+    """CSV as Excel opens it; falls back to UTF-8 with BOM if a value cannot be encoded as asked."""
+    buf = io.BytesIO()
+    pacsv.write_csv(
+        _as_text(table), buf, pacsv.WriteOptions(delimiter=fmt.delimiter, quoting_style="needed")
+    )
+    text = buf.getvalue().decode("utf-8")
+    try:
+        return text.encode(fmt.encoding), fmt
+    except UnicodeEncodeError:
+        fallback = CsvFormat("utf-8-sig", fmt.delimiter)
+        return text.encode(fallback.encoding), fallback
+
+
+def _as_text(table: pa.Table) -> pa.Table:
+    """Booleans as true/false and probabilities rounded, so the CSV reads the same everywhere."""
+    import pyarrow.compute as pc
+
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_boolean(col.type):
+            col = pc.if_else(col, "true", "false")
+        elif pa.types.is_floating(col.type):
+            col = pc.cast(pc.round(col, 4), pa.string())
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
+
+
+def to_parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()

@@ -1,0 +1,103 @@
+"""Recognise contact-file headers in French, English, German, Spanish and Italian.
+
+The synonyms are data (`pipelines/data/headers.yaml`); this module only normalises header text
+and resolves the few headers whose meaning depends on their neighbours ("Nom", "Nombre").
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+# Canonical input fields, in the order the export contract lists them.
+CANONICAL_FIELDS: tuple[str, ...] = (
+    "civility",
+    "first_name",
+    "last_name",
+    "full_name",
+    "email",
+    "phone",
+    "mobile",
+    "company",
+    "website",
+    "linkedin_url",
+    "job_title",
+    "country",
+)
+
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+
+
+def normalise_header(text: str) -> str:
+    """'  Prénom ' -> 'prenom', 'E-mail' -> 'e mail', 'Tél. portable' -> 'tel portable'."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    ascii_only = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    ascii_only = ascii_only.replace("ß", "ss").replace("œ", "oe").replace("Œ", "oe")
+    return _NON_ALNUM.sub(" ", ascii_only.lower()).strip()
+
+
+@lru_cache(maxsize=1)
+def _synonyms() -> dict:
+    text = resources.files("pipelines").joinpath("data/headers.yaml").read_text("utf-8")
+    raw = yaml.safe_load(text)
+    exact = {normalise_header(s): fld for fld, syns in raw["exact"].items() for s in syns}
+    contextual = {k: {normalise_header(s) for s in v} for k, v in raw["contextual"].items()}
+    contains = [(fld, {normalise_header(w) for w in words}) for fld, words in raw["contains"].items()]
+    return {"exact": exact, "contextual": contextual, "contains": contains}
+
+
+@dataclass(frozen=True)
+class HeaderMapping:
+    """Which input column (by position) feeds each canonical field; the rest are custom columns."""
+
+    headers: tuple[str, ...]
+    fields: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def custom_columns(self) -> list[int]:
+        used = set(self.fields.values())
+        return [i for i in range(len(self.headers)) if i not in used]
+
+    def has_identity(self) -> bool:
+        """An identity is an e-mail, a name with a company, or a LinkedIn profile."""
+        f = self.fields
+        has_name = "last_name" in f or "full_name" in f or "first_name" in f
+        return "email" in f or "linkedin_url" in f or (has_name and "company" in f)
+
+
+def map_headers(headers: list[str] | tuple[str, ...]) -> HeaderMapping:
+    """Map each header to a canonical field; the first column wins when two claim one field."""
+    syn = _synonyms()
+    norm = [normalise_header(h) for h in headers]
+    claims: dict[int, str] = {}
+    for i, h in enumerate(norm):
+        if h in syn["exact"]:
+            claims[i] = syn["exact"][h]
+    claimed = set(claims.values())
+    for i, h in enumerate(norm):
+        if i in claims:
+            continue
+        if h in syn["contextual"]["name_like"]:
+            claims[i] = "last_name" if "first_name" in claimed else "full_name"
+        elif h in syn["contextual"]["given_like"]:
+            claims[i] = "first_name" if "last_name" in claimed else "full_name"
+    for i, h in enumerate(norm):
+        if i in claims or not h:
+            continue
+        words = set(h.split())
+        for fld, keys in syn["contains"]:
+            if words & keys:
+                claims[i] = fld
+                break
+    fields: dict[str, int] = {}
+    for i in sorted(claims):
+        fields.setdefault(claims[i], i)
+    # A full-name column is only needed when first/last names are absent.
+    if "full_name" in fields and ("first_name" in fields and "last_name" in fields):
+        del fields["full_name"]
+    return HeaderMapping(headers=tuple(headers), fields=fields)

@@ -1,0 +1,158 @@
+"""The contact model for Splink 5, as data: comparisons, blocking rules and training rules.
+
+SQL conditions are plain strings (as in Splink's own settings dicts) so the model can be read,
+diffed and saved as JSON. Columns refer to the linkage input built in pipelines/linkage.py.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# enriched_contacts columns the linkage input is derived from (for column lineage).
+LINKAGE_COLUMNS_SOURCE = (
+    "first_name_key",
+    "last_name_key",
+    "email",
+    "email_qualification",
+    "phone_e164",
+    "company_key",
+    "company_domain",
+    "linkedin_slug",
+)
+
+# Columns the model reads, all strings (null when unknown).
+LINKAGE_COLUMNS = (
+    "first_name_key",
+    "last_name_key",
+    "email_nominative",
+    "email_local",
+    "phone_e164",
+    "company_key",
+    "company_domain",
+    "linkedin_slug",
+)
+
+
+def _null(col: str) -> dict[str, Any]:
+    return {"sql_condition": f'"{col}_l" IS NULL OR "{col}_r" IS NULL', "label_for_charts": "null", "is_null_level": True}
+
+
+def _exact(col: str, tf: bool = False) -> dict[str, Any]:
+    level: dict[str, Any] = {"sql_condition": f'"{col}_l" = "{col}_r"', "label_for_charts": "exact"}
+    if tf:
+        level["tf_adjustment_column"] = col
+        level["tf_adjustment_weight"] = 1.0
+    return level
+
+
+def _jw(col: str, threshold: float) -> dict[str, Any]:
+    return {
+        "sql_condition": f'jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
+        "label_for_charts": f"jaro-winkler >= {threshold}",
+    }
+
+
+_ELSE = {"sql_condition": "ELSE", "label_for_charts": "else"}
+
+COMPARISONS: list[dict[str, Any]] = [
+    {
+        "output_column_name": "first_name",
+        "comparison_levels": [
+            _null("first_name_key"),
+            _exact("first_name_key", tf=True),
+            # "J" against "jean": an initial that agrees.
+            {
+                "sql_condition": '(length("first_name_key_l") = 1 OR length("first_name_key_r") = 1) '
+                'AND left("first_name_key_l", 1) = left("first_name_key_r", 1)',
+                "label_for_charts": "initial agrees",
+            },
+            _jw("first_name_key", 0.92),
+            _jw("first_name_key", 0.8),
+            _ELSE,
+        ],
+    },
+    {
+        "output_column_name": "last_name",
+        "comparison_levels": [
+            _null("last_name_key"),
+            _exact("last_name_key", tf=True),
+            _jw("last_name_key", 0.94),
+            _jw("last_name_key", 0.85),
+            _ELSE,
+        ],
+    },
+    {
+        # Only nominative addresses: generic mailboxes (contact@, info@) are nulled before linkage,
+        # so a shared mailbox can never merge two people by itself.
+        "output_column_name": "email",
+        "comparison_levels": [
+            _null("email_nominative"),
+            _exact("email_nominative"),
+            _exact("email_local") | {"label_for_charts": "same local part"},
+            _ELSE,
+        ],
+    },
+    {
+        # Term frequencies: a switchboard number shared by colleagues weighs little.
+        "output_column_name": "phone",
+        "comparison_levels": [_null("phone_e164"), _exact("phone_e164", tf=True), _ELSE],
+    },
+    {
+        # Company name and company domain are one piece of evidence, so they are one comparison.
+        "output_column_name": "company",
+        "comparison_levels": [
+            {
+                "sql_condition": '("company_key_l" IS NULL OR "company_key_r" IS NULL) '
+                'AND ("company_domain_l" IS NULL OR "company_domain_r" IS NULL)',
+                "label_for_charts": "null",
+                "is_null_level": True,
+            },
+            {
+                "sql_condition": '"company_key_l" = "company_key_r" OR "company_domain_l" = "company_domain_r"',
+                "label_for_charts": "same company",
+            },
+            _jw("company_key", 0.9),
+            _ELSE,
+        ],
+    },
+    {
+        "output_column_name": "linkedin",
+        "comparison_levels": [_null("linkedin_slug"), _exact("linkedin_slug"), _ELSE],
+    },
+]
+
+# Pairs scored at prediction time; each rule is measured in bench/ for recall and pair counts.
+BLOCKING_RULES_PREDICT: list[str] = [
+    'l."email_nominative" = r."email_nominative"',
+    'l."linkedin_slug" = r."linkedin_slug"',
+    'l."first_name_key" = r."first_name_key" AND l."last_name_key" = r."last_name_key"',
+    'l."last_name_key" = r."last_name_key" AND l."company_key" = r."company_key"',
+    'l."first_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
+    'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',
+]
+
+# Rules precise enough to count sure matches for the prior.
+DETERMINISTIC_RULES: list[str] = [
+    'l."email_nominative" = r."email_nominative"',
+    'l."linkedin_slug" = r."linkedin_slug"',
+]
+DETERMINISTIC_RECALL = 0.7
+
+# EM sessions on different columns: a session cannot estimate the columns it blocks on.
+EM_BLOCKING_RULES: list[str] = [
+    'l."email_nominative" = r."email_nominative"',
+    'l."first_name_key" = r."first_name_key" AND l."last_name_key" = r."last_name_key"',
+]
+
+
+def settings_dict() -> dict[str, Any]:
+    return {
+        "link_type": "dedupe_only",
+        "unique_id_column_name": "row_number",
+        "comparisons": COMPARISONS,
+        "blocking_rules_to_generate_predictions": BLOCKING_RULES_PREDICT,
+        "retain_matching_columns": False,
+        "retain_intermediate_calculation_columns": False,
+        "max_iterations": 100,
+        "em_convergence": 0.0001,
+    }

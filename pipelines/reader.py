@@ -1,0 +1,246 @@
+"""Read contact files as users produce them into an all-string Arrow table.
+
+CSV in UTF-8 (with or without BOM), UTF-16, Windows-1252/Latin-1; `,` `;` tab `|` delimiters;
+quoted fields with embedded newlines; XLSX/XLS (first sheet). Nothing is dropped: short rows are
+padded, extra fields land in extra columns, blank lines inside the file stay as (empty) rows.
+Every problem the user can fix is an `InputFileError` with one clear sentence.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from pipelines.headers import HeaderMapping, map_headers
+
+DELIMITERS = (",", ";", "\t", "|")
+# Raised for every input problem a user can act on; the message names the problem, never values.
+SCHEMA_METADATA_KEY = b"refinery.source"
+
+
+class InputFileError(ValueError):
+    """The file cannot be read as a contact list; the message says why in one sentence."""
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """How the file was read; kept with the data so the export can mirror it."""
+
+    format: str  # "csv" or "xlsx"
+    encoding: str | None
+    delimiter: str | None
+    headers: list[str]
+    fields: dict[str, int]  # canonical field -> column position
+    data_rows: int
+    columns: int
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "SourceInfo":
+        return cls(**json.loads(text))
+
+    @property
+    def mapping(self) -> HeaderMapping:
+        return HeaderMapping(headers=tuple(self.headers), fields=dict(self.fields))
+
+
+def source_column_name(position: int) -> str:
+    """Positional name of an input column inside the pipeline (headers may be anything)."""
+    return f"src_{position}"
+
+
+def read_contact_file(path: str | Path) -> pa.Table:
+    """Parse `path` into a table `row_number, src_0..src_n` (strings) with `SourceInfo` attached."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise InputFileError("file not found") from None
+    except IsADirectoryError:
+        raise InputFileError("is a directory, not a file") from None
+    except OSError as exc:
+        raise InputFileError(f"cannot be read ({exc.strerror})") from None
+    return parse_contact_bytes(data)
+
+
+def parse_contact_bytes(data: bytes) -> pa.Table:
+    if not data.strip():
+        raise InputFileError("the file is empty")
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        rows = _read_spreadsheet(data)
+        fmt, encoding, delimiter = "xlsx", None, None
+    else:
+        text, encoding = _decode(data)
+        delimiter = _sniff_delimiter(text)
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+        fmt = "csv"
+    return _rows_to_table(rows, fmt, encoding, delimiter)
+
+
+def source_info(table: pa.Table) -> SourceInfo:
+    meta = table.schema.metadata or {}
+    if SCHEMA_METADATA_KEY not in meta:
+        raise ValueError("table carries no source description")
+    return SourceInfo.from_json(meta[SCHEMA_METADATA_KEY])
+
+
+def with_source_info(table: pa.Table, info: SourceInfo) -> pa.Table:
+    meta = dict(table.schema.metadata or {})
+    meta[SCHEMA_METADATA_KEY] = info.to_json().encode("utf-8")
+    return table.replace_schema_metadata(meta)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return _strict(data[3:], "utf-8"), "utf-8-sig"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return _strict(data, "utf-16"), "utf-16"
+    # UTF-16 without a BOM: every other byte of ASCII text is NUL.
+    head = data[:4096]
+    for enc, nul_lane in (("utf-16-le", head[1::2]), ("utf-16-be", head[0::2])):
+        if len(head) >= 4 and nul_lane.count(0) > 0.4 * len(nul_lane):
+            try:
+                text = data.decode(enc)
+            except UnicodeDecodeError:
+                break
+            if not _looks_binary(text[:2048].encode("utf-8")):
+                return text, enc
+            break
+    if _looks_binary(head):
+        raise InputFileError("this is not a text or spreadsheet file (binary content)")
+    try:
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    # Not UTF-8: Excel on Western European Windows writes cp1252; latin-1 decodes anything left.
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _strict(data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InputFileError(f"invalid {encoding} text at byte {exc.start}") from None
+
+
+def _looks_binary(head: bytes) -> bool:
+    from charset_normalizer import is_binary
+
+    if b"\x00" in head:
+        return True
+    controls = sum(1 for b in head if b < 9 or 13 < b < 32)
+    return controls > 0.05 * len(head) or is_binary(head)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Pick the delimiter that splits the first records into the most, and most regular, fields."""
+    sample = text[:65536]
+    best, best_score = ",", (-1.0, 0)
+    for delim in DELIMITERS:
+        records = []
+        for rec in csv.reader(io.StringIO(sample, newline=""), delimiter=delim, strict=False):
+            records.append(len(rec))
+            if len(records) >= 50:
+                break
+        if not records or records[0] < 2:
+            continue
+        header_width = records[0]
+        regular = sum(1 for n in records if n == header_width) / len(records)
+        score = (regular, header_width)
+        if score > best_score:
+            best, best_score = delim, score
+    return best
+
+
+def _read_spreadsheet(data: bytes) -> list[list[str]]:
+    from python_calamine import CalamineWorkbook
+
+    try:
+        book = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        sheet = book.get_sheet_by_index(0)
+        raw_rows = sheet.to_python(skip_empty_area=False)
+    except Exception as exc:  # calamine raises its own error types for every broken workbook
+        raise InputFileError(f"the spreadsheet cannot be read ({type(exc).__name__})") from None
+    return [[_cell_text(v) for v in row] for row in raw_rows]
+
+
+def _cell_text(value: object) -> str:
+    """Spreadsheet cells as the user sees them: 612345678.0 -> '612345678', dates in ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def _rows_to_table(rows: list[list[str]], fmt: str, encoding: str | None, delimiter: str | None) -> pa.Table:
+    # Trailing records that are completely blank are the end of the file, not data.
+    while rows and not any(cell.strip() for cell in rows[-1]):
+        rows.pop()
+    # Leading blank records (some exports start with an empty line) are skipped too.
+    start = 0
+    while start < len(rows) and not any(cell.strip() for cell in rows[start]):
+        start += 1
+    if start >= len(rows):
+        raise InputFileError("the file is empty")
+    header = [h.replace("\ufeff", "").strip() for h in rows[start]]
+    body = rows[start + 1 :]
+    if not body:
+        raise InputFileError("the file has a header but no data rows")
+    width = max(len(header), max(len(r) for r in body))
+    # Extra fields beyond the header are kept in extra columns rather than lost.
+    header += [""] * (width - len(header))
+    headers = _unique_headers(header)
+    mapping = map_headers(headers)
+    if not mapping.fields:
+        raise InputFileError(
+            f"no contact column recognised in the header row ({len(headers)} columns); expected headers "
+            "such as E-mail, Prénom, Nom, Société, Téléphone, First Name, Company"
+        )
+    if not mapping.has_identity():
+        raise InputFileError(
+            "no identity column: the file needs an e-mail column, a name and a company column, "
+            "or a LinkedIn column"
+        )
+    columns = {"row_number": pa.array(range(1, len(body) + 1), pa.int64())}
+    for i in range(width):
+        columns[source_column_name(i)] = pa.array(
+            [r[i] if i < len(r) else "" for r in body], pa.string()
+        )
+    info = SourceInfo(
+        format=fmt,
+        encoding=encoding,
+        delimiter=delimiter,
+        headers=headers,
+        fields=mapping.fields,
+        data_rows=len(body),
+        columns=width,
+    )
+    return with_source_info(pa.table(columns), info)
+
+
+def _unique_headers(header: list[str]) -> list[str]:
+    """Empty headers get a position name; repeated ones get ' (2)', ' (3)'... so none collide."""
+    seen: dict[str, int] = {}
+    out = []
+    for i, h in enumerate(header):
+        name = h or f"column_{i + 1}"
+        n = seen.get(name.lower(), 0) + 1
+        seen[name.lower()] = n
+        out.append(name if n == 1 else f"{name} ({n})")
+    return out

@@ -1,0 +1,81 @@
+"""Row-level validation: every row is kept; rows that cannot be processed are quarantined with a reason.
+
+Also defines the file-level expectation suites that the Dagster asset checks run (GX 1.x).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from pipelines.headers import CANONICAL_FIELDS
+from pipelines.reader import SourceInfo, source_column_name
+
+QUARANTINE_EMPTY = "empty row"
+QUARANTINE_NO_IDENTITY = "no identity: needs an e-mail, a name with a company, or a LinkedIn URL"
+
+
+def canonical_columns(raw: pa.Table, info: SourceInfo) -> pa.Table:
+    """`row_number` plus one column per canonical field (trimmed, empty -> null), raw values otherwise."""
+    n = raw.num_rows
+    cols: dict[str, pa.Array] = {"row_number": raw.column("row_number")}
+    for name in CANONICAL_FIELDS:
+        if name in info.fields:
+            trimmed = pc.utf8_trim_whitespace(raw.column(source_column_name(info.fields[name])))
+            cols[name] = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, pa.string()), trimmed)
+        else:
+            cols[name] = pa.nulls(n, pa.string())
+    return pa.table(cols)
+
+
+def quarantine_reasons(raw: pa.Table, canonical: pa.Table) -> pa.Array:
+    """Null for rows fit to process, else the reason the row is set aside."""
+    n = raw.num_rows
+    all_empty = pa.array([True] * n)
+    for name in raw.column_names:
+        if name != "row_number":
+            all_empty = pc.and_(all_empty, pc.equal(pc.utf8_trim_whitespace(raw.column(name)), ""))
+
+    def present(col: str) -> pa.Array:
+        return pc.is_valid(canonical.column(col))
+
+    has_name = pc.or_(pc.or_(present("first_name"), present("last_name")), present("full_name"))
+    identity = pc.or_(pc.or_(present("email"), present("linkedin_url")), pc.and_(has_name, present("company")))
+    reason = pc.if_else(all_empty, QUARANTINE_EMPTY, pc.if_else(identity, pa.scalar(None, pa.string()), QUARANTINE_NO_IDENTITY))
+    return reason
+
+
+def split_rows(raw: pa.Table, info: SourceInfo) -> tuple[pa.Table, pa.Table]:
+    """(validated rows, quarantined rows with `status_reason`); together they hold every input row."""
+    canonical = canonical_columns(raw, info)
+    reasons = quarantine_reasons(raw, canonical)
+    keep = pc.is_null(reasons)
+    validated = canonical.filter(keep)
+    quarantined = canonical.append_column("status_reason", reasons).filter(pc.invert(keep))
+    return validated, quarantined
+
+
+# File-level expectation suites (GX class name, kwargs). Blocking ones guard invariants the
+# downstream stages rely on; failing them stops the run before anything is exported.
+RAW_UPLOAD_SUITE = [
+    ("ExpectTableRowCountToBeBetween", {"min_value": 1}),
+    ("ExpectColumnValuesToNotBeNull", {"column": "row_number"}),
+    ("ExpectColumnValuesToBeUnique", {"column": "row_number"}),
+]
+
+VALIDATED_ROWS_SUITE = [
+    ("ExpectColumnValuesToBeUnique", {"column": "row_number"}),
+    ("ExpectColumnValuesToNotBeNull", {"column": "row_number"}),
+    ("ExpectTableColumnsToMatchSet", {"column_set": ["row_number", *CANONICAL_FIELDS], "exact_match": True}),
+]
+
+STANDARDISED_SUITE = [
+    ("ExpectColumnValuesToBeUnique", {"column": "row_number"}),
+    ("ExpectColumnValuesToMatchRegex", {"column": "phone_e164", "regex": r"^\+[1-9][0-9]{5,14}$"}),
+    ("ExpectColumnValuesToMatchRegex", {"column": "email", "regex": r"^[^@\s]+@[^@\s]+\.[^@\s]+$"}),
+    ("ExpectColumnValuesToMatchRegex", {"column": "country", "regex": r"^[A-Z]{2}$"}),
+    ("ExpectColumnValuesToMatchRegex", {"column": "linkedin_url", "regex": r"^https://www\.linkedin\.com/in/[^/?#\s]+$"}),
+]
+
+# Non-blocking: warns the operator that the file is mostly unusable (wrong export, wrong columns).
+QUARANTINE_RATE_MAX = 0.5

@@ -1,0 +1,106 @@
+"""Dagster resources: the object store, the Parquet IO manager over it, and run progress."""
+
+from __future__ import annotations
+
+import io
+import sys
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, ResourceDependency
+
+from resources.layout import work_key
+from resources.object_store import LocalObjectStore, ObjectStore
+from resources.uploads import UploadManifest
+
+
+class ObjectStoreResource(ConfigurableResource):
+    """Where uploads, working files and exports live. `kind` is 'local' (a folder) for now."""
+
+    kind: str = "local"
+    local_root: str = ".refinery/store"
+
+    @cached_property
+    def _store(self) -> ObjectStore:
+        if self.kind != "local":
+            raise ValueError(f"unknown object store kind {self.kind!r} (expected 'local')")
+        return LocalObjectStore(self.local_root)
+
+    def get(self) -> ObjectStore:
+        return self._store
+
+    def manifest(self, upload_id: str) -> UploadManifest:
+        return UploadManifest.load(self._store, upload_id)
+
+
+class UploadParquetIOManager(ConfigurableIOManager):
+    """Stage outputs (Arrow tables) as Parquet under work/<controller>/<upload>/ in the object store."""
+
+    object_store: ResourceDependency[ObjectStoreResource]
+
+    def _key(self, context: InputContext | OutputContext) -> str:
+        upload_id = context.partition_key
+        manifest = self.object_store.manifest(upload_id)
+        name = "_".join(context.asset_key.path)
+        return work_key(manifest.controller, upload_id, f"{name}.parquet")
+
+    def handle_output(self, context: OutputContext, obj: pa.Table) -> None:
+        if obj is None:
+            return
+        store = self.object_store.get()
+        key = self._key(context)
+        path = store.local_path(key)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".tmp-{path.name}")
+            pq.write_table(obj, tmp, compression="zstd")
+            tmp.replace(path)  # atomic publish: readers never see a half-written stage
+        else:
+            buf = io.BytesIO()
+            pq.write_table(obj, buf, compression="zstd")
+            store.put_bytes(key, buf.getvalue())
+
+    def load_input(self, context: InputContext) -> pa.Table:
+        store = self.object_store.get()
+        key = self._key(context)
+        path = store.local_path(key)
+        if path is not None:
+            return pq.read_table(path)
+        return pq.read_table(io.BytesIO(store.get_bytes(key)))
+
+
+class ProgressReporter:
+    """Per-stage progress for people watching a run; counts and timings only, never values."""
+
+    def __init__(self, stream: Any | None = None, enabled: bool = True):
+        self.stream = stream if stream is not None else sys.stderr
+        self.enabled = enabled
+        self.started = time.perf_counter()
+
+    def stage(self, name: str, rows: int, seconds: float, detail: str = "") -> None:
+        if not self.enabled:
+            return
+        rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+        extra = f"  {detail}" if detail else ""
+        print(f"  {name:<24} {rows:>10,} rows  {seconds:7.2f} s  {rate:>16}{extra}", file=self.stream, flush=True)
+
+
+class ProgressResource(ConfigurableResource):
+    """Silent in the UI (the event log shows the same counts); the CLI passes a live reporter instead."""
+
+    def reporter(self) -> ProgressReporter:
+        return ProgressReporter(enabled=False)
+
+
+class NothingIOManager(ConfigurableIOManager):
+    """For assets whose product is written elsewhere (the export files): stores nothing."""
+
+    def handle_output(self, context: OutputContext, obj: object) -> None:
+        return None
+
+    def load_input(self, context: InputContext) -> None:
+        return None
