@@ -4,7 +4,6 @@ Blocking checks guard what downstream stages rely on: a failure stops the run be
 is exported. Metadata carries counts only (see pipelines/expectations.py).
 """
 
-from __future__ import annotations
 
 import pyarrow as pa
 from dagster import AssetCheckResult, AssetCheckSeverity, AssetIn, asset_check

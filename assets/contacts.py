@@ -4,7 +4,6 @@ raw_upload -> validated_rows (+ quarantined_rows) -> standardised_contacts -> en
 -> linked_contacts -> golden_records -> contact_export
 """
 
-from __future__ import annotations
 
 import json
 import time

@@ -1,6 +1,5 @@
 """Dagster resources: the object store, the Parquet IO manager over it, and run progress."""
 
-from __future__ import annotations
 
 import io
 import sys
@@ -42,7 +41,7 @@ class UploadParquetIOManager(ConfigurableIOManager):
 
     object_store: ResourceDependency[ObjectStoreResource]
 
-    def _key(self, context: InputContext | OutputContext) -> str:
+    def _key(self, context: "InputContext | OutputContext") -> str:
         upload_id = context.partition_key
         manifest = self.object_store.manifest(upload_id)
         name = "_".join(context.asset_key.path)

@@ -1,0 +1,119 @@
+"""Phone numbers: E.164 formatting, line type and country with phonenumbers."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+import phonenumbers
+import pyarrow as pa
+import pyarrow.compute as pc
+from phonenumbers import PhoneNumberType
+
+from pipelines.fields._text import clean_text
+from pipelines.fields._vector import ArrayLike, as_string_array, map_unique_rows
+
+__all__ = ["standardise_phones"]
+
+_TYPES = {
+    PhoneNumberType.MOBILE: "mobile",
+    PhoneNumberType.FIXED_LINE: "landline",
+    PhoneNumberType.FIXED_LINE_OR_MOBILE: "landline_or_mobile",
+    PhoneNumberType.VOIP: "voip",
+    PhoneNumberType.TOLL_FREE: "toll_free",
+}
+_REGIONS = frozenset(phonenumbers.SUPPORTED_REGIONS)
+
+# Excel turns long numeric cells into "3.3612345678E+10" (also with a decimal comma).
+_SCIENTIFIC = re.compile(r"^\+?(\d+)(?:[.,](\d+))?e\+?(\d+)$", re.IGNORECASE)
+# "612345678.0": a numeric cell exported as float.
+_FLOAT_SUFFIX = re.compile(r"^(\+?\d+)[.,]0+$")
+# Extensions: phonenumbers understands "ext."/"x" but not the French "poste".
+_EXTENSION = re.compile(
+    r"\s*(?:poste|post|ext(?:ension)?|extn|durchwahl|dw|interno|int|x|#)\.?\s*:?\s*\d{1,6}\s*$",
+    re.IGNORECASE,
+)
+# "+33 (0)6 ..": the trunk prefix in brackets after a country code.
+_BRACKETED_TRUNK = re.compile(r"^(\(?\+\d{1,3}\)?)\s*\(0\)")
+
+
+def _expand_scientific(value: str) -> str:
+    match = _SCIENTIFIC.match(value.replace(" ", ""))
+    if not match:
+        return value
+    try:
+        number = Decimal(f"{match[1]}.{match[2] or '0'}e{match[3]}")
+    except InvalidOperation:
+        return value
+    return str(int(number)) if number == number.to_integral_value() else value
+
+
+def _candidates(value: str, region: str) -> list[str]:
+    """Readings of the typed value to try, most likely first."""
+    value = _expand_scientific(value.strip())
+    float_match = _FLOAT_SUFFIX.match(value)
+    if float_match:
+        value = float_match[1]
+    value = _EXTENSION.sub("", value)
+    value = _BRACKETED_TRUNK.sub(r"\1 ", value)
+    digits = re.sub(r"[\s.\-/()]", "", value)
+    candidates = [value]
+    if region == "FR" and re.fullmatch(r"[1-9]\d{8}", digits):
+        candidates.insert(0, "0" + digits)  # numeric column dropped the leading 0
+    if digits.startswith("00"):
+        candidates.append("+" + digits[2:])  # international prefix of another region
+    if digits.isdigit() and len(digits) >= 10:
+        candidates.append("+" + digits)  # "+" lost by a numeric column
+    return candidates
+
+
+def _standardise_py(value: str, region: str) -> tuple[str | None, str | None, str | None]:
+    for candidate in _candidates(value, region):
+        try:
+            number = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        # is_valid_number() is number_type() != UNKNOWN for the number's own
+        # region (same metadata walk), so one call gives both and halves the cost.
+        number_type = phonenumbers.number_type(number)
+        if number_type != PhoneNumberType.UNKNOWN:
+            return (
+                phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164),
+                _TYPES.get(number_type, "other"),
+                phonenumbers.region_code_for_number(number),
+            )
+    return None, None, None
+
+
+def standardise_phones(
+    values: ArrayLike,
+    countries: ArrayLike | None,
+    default_country: str = "FR",
+) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Return (E.164 number, phone type, ISO country of the number); all null when invalid.
+
+    ``countries`` gives each row's parsing region (ISO alpha-2, nullable);
+    rows without a usable region are parsed as ``default_country``.
+    """
+    arr = clean_text(values)
+    # Separators do not change the number: drop them before de-duplicating so
+    # "06 12 34 56 78" and "06.12.34.56.78" are parsed once. Dots are kept in
+    # scientific notation, where they matter.
+    arr = pc.replace_substring_regex(arr, r"^(\+?\d+)[.,]0+$", r"\1")  # float cell "612345678.0"
+    scientific = pc.match_substring_regex(arr, r"(?i)\de\+?\d+$").fill_null(False)
+    compact = pc.replace_substring_regex(arr, r"[\s\-/_.]+", "")
+    arr = pc.if_else(scientific, arr, compact)
+
+    if countries is None:
+        regions = pa.nulls(len(arr), pa.string())
+    else:
+        regions = pc.utf8_upper(pc.utf8_trim_whitespace(as_string_array(countries)))
+    regions = pc.if_else(
+        pc.is_in(regions, value_set=pa.array(sorted(_REGIONS))).fill_null(False),
+        regions,
+        pa.scalar(default_country.upper() if default_country else "FR"),
+    )
+    e164, phone_type, phone_country = map_unique_rows(
+        (arr, regions), _standardise_py, (pa.string(), pa.string(), pa.string())
+    )
+    return e164, phone_type, phone_country
