@@ -109,7 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             instance=instance,
             resources=resources,
             raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "ERROR"}}}},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
             tags={"refinery/origin": "cli", "refinery/controller": controller},
         )
     if not result.success:

@@ -68,10 +68,11 @@ def run_suite(name: str, frame: pd.DataFrame, expectations: list[tuple[str, dict
     """Run expectations given as (GX class name, kwargs), e.g. ("ExpectColumnValuesToBeUnique", {"column": "x"})."""
     import great_expectations as gx
 
+    batch_definition = _batch_definition()  # creates the context a suite needs
     suite = gx.ExpectationSuite(name=name)
     for cls_name, kwargs in expectations:
         suite.add_expectation(getattr(gx.expectations, cls_name)(**kwargs))
-    batch = _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format="BASIC")
     outcomes = []
     for r in result.results:

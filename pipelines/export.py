@@ -125,7 +125,7 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
         con.register("raw", raw.select(["row_number", *custom]))
         con.register("linked", linked)
         con.register("quarantined", quarantined)
-        table = con.execute(sql).fetch_arrow_table()
+        table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
     missing = table.filter(pa.compute.is_null(table.column("status"))).num_rows

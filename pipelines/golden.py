@@ -15,7 +15,7 @@ def assign_clusters(enriched: pa.Table, clusters: pa.Table) -> pa.Table:
     try:
         con.register("enriched", enriched)
         con.register("clusters", clusters)
-        return con.execute(
+        return con.sql(
             """
             SELECT e.*,
                    'C' || lpad(coalesce(c.cluster_id, e.row_number)::VARCHAR, 7, '0') AS cluster_id,
@@ -23,7 +23,7 @@ def assign_clusters(enriched: pa.Table, clusters: pa.Table) -> pa.Table:
             FROM enriched AS e LEFT JOIN clusters AS c USING (row_number)
             ORDER BY e.row_number
             """
-        ).fetch_arrow_table()
+        ).to_arrow_table()
     finally:
         con.close()
 
@@ -32,7 +32,7 @@ def golden_records(linked: pa.Table) -> pa.Table:
     con = duckdb.connect()
     try:
         con.register("linked", linked)
-        return con.execute(load_sql("golden_records")).fetch_arrow_table()
+        return con.sql(load_sql("golden_records")).to_arrow_table()
     finally:
         con.close()
 

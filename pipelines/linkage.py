@@ -46,7 +46,7 @@ def linkage_input(con: duckdb.DuckDBPyConnection, enriched: pa.Table) -> pa.Tabl
     """The columns the model compares, derived in SQL from the enriched contacts."""
     con.register("enriched", enriched)
     try:
-        return con.execute(load_sql("linkage_input")).fetch_arrow_table()
+        return con.sql(load_sql("linkage_input")).to_arrow_table()
     finally:
         con.unregister("enriched")
 
@@ -84,7 +84,8 @@ def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "
     db_api = DuckDBAPI(connection=con)
     sdf = db_api.register(data, dataset_display_name="contacts")
     settings = linkage_model.settings_dict() if do_train else default_model()
-    linker = Linker(sdf, settings)
+    # log_level=None: leave logging to the application (the CLI keeps the terminal for progress).
+    linker = Linker(sdf, settings, log_level=None)
     if do_train:
         train_model(linker)
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_THRESHOLD)
@@ -97,7 +98,7 @@ def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "
     pairs_matched = con.execute(
         f"SELECT count(*) FROM predictions WHERE match_probability >= {MATCH_THRESHOLD}"
     ).fetchall()[0][0]
-    clusters = con.execute(load_sql("cluster_rows").replace("$threshold", str(MATCH_THRESHOLD))).fetch_arrow_table()
+    clusters = con.sql(load_sql("cluster_rows").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
     return _finish(con, clusters, pairs_scored, pairs_matched, do_train)
 
 

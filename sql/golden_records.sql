@@ -67,8 +67,8 @@ SELECT
     g.linkedin_url,
     g.job_title,
     g.country,
-    nullif(array_to_string(list_sort(list_filter(g.all_emails, e -> e <> g.email_pair.v)), ';'), '') AS other_emails,
-    nullif(array_to_string(list_sort(list_filter(p.all_phones, x -> x <> coalesce(g.phone_pair.v, ''))), ';'), '') AS other_phones
+    nullif(array_to_string(list_sort(list_filter(g.all_emails, lambda e: e <> g.email_pair.v)), ';'), '') AS other_emails,
+    nullif(array_to_string(list_sort(list_filter(p.all_phones, lambda x: x <> coalesce(g.phone_pair.v, ''))), ';'), '') AS other_phones
 FROM golden AS g
 LEFT JOIN all_phones AS p USING (cluster_id)
 ORDER BY g.master_row_number
