@@ -9,7 +9,6 @@ from dagster import AssetSelection, Definitions, define_asset_job, load_assets_f
 
 from assets import contacts
 from assets.checks import ALL_CHECKS
-from assets.uploads import uploads_partitions
 from dagster_project.settings import Settings
 from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
 
@@ -18,7 +17,6 @@ CONTACT_ASSETS = load_assets_from_modules([contacts])
 process_upload_job = define_asset_job(
     name="process_upload",
     selection=AssetSelection.groups(contacts.GROUP),
-    partitions_def=uploads_partitions,
     description="Carry one upload from the raw file to the exported, deduplicated list.",
 )
 
