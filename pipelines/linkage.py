@@ -64,6 +64,7 @@ def train_model(linker: Any) -> None:
 def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "4GB") -> LinkageResult:
     """Cluster the rows of `enriched` (needs row_number and the standardised keys)."""
     from splink import DuckDBAPI, Linker
+    from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -89,16 +90,17 @@ def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "
     if do_train:
         train_model(linker)
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_THRESHOLD)
-    clustered = linker.clustering.cluster_pairwise_predictions_at_threshold(
-        predictions, threshold_match_probability=MATCH_THRESHOLD
-    )
     con.execute(f"CREATE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
+    con.register("contacts", data)
+    edges = con.sql(load_sql("merge_guard").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
+    clustered = cluster_pairwise_predictions_at_threshold(
+        data.select(["row_number"]), edges, db_api, node_id_column_name="row_number"
+    )
     con.execute(f"CREATE TEMP VIEW clustered AS SELECT * FROM {clustered.physical_name}")
+    con.register("edges", edges)
     pairs_scored = con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
-    pairs_matched = con.execute(
-        f"SELECT count(*) FROM predictions WHERE match_probability >= {MATCH_THRESHOLD}"
-    ).fetchall()[0][0]
-    clusters = con.sql(load_sql("cluster_rows").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
+    pairs_matched = edges.num_rows
+    clusters = con.sql(load_sql("cluster_rows")).to_arrow_table()
     return _finish(con, clusters, pairs_scored, pairs_matched, do_train)
 
 

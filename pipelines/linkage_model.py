@@ -27,6 +27,7 @@ LINKAGE_COLUMNS = (
     "email_nominative",
     "email_local",
     "phone_e164",
+    "phone_mobile",
     "company_key",
     "company_domain",
     "linkedin_slug",
@@ -60,6 +61,11 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("first_name_key"),
             _exact("first_name_key", tf=True),
+            # First and last name typed into each other's columns.
+            {
+                "sql_condition": '"first_name_key_l" = "last_name_key_r" AND "last_name_key_l" = "first_name_key_r"',
+                "label_for_charts": "swapped with last name",
+            },
             # "J" against "jean": an initial that agrees.
             {
                 "sql_condition": '(length("first_name_key_l") = 1 OR length("first_name_key_r") = 1) '
@@ -88,7 +94,13 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("email_nominative"),
             _exact("email_nominative"),
-            _exact("email_local") | {"label_for_charts": "same local part"},
+            # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be"). A typo
+            # in the local part is not evidence: "a.lamy@" and "a.gay@" are two colleagues.
+            {
+                "sql_condition": 'split_part("email_nominative_l", \'@\', 1) = split_part("email_nominative_r", \'@\', 1) '
+                'AND damerau_levenshtein(split_part("email_nominative_l", \'@\', 2), split_part("email_nominative_r", \'@\', 2)) <= 2',
+                "label_for_charts": "same local part, domain typo",
+            },
             _ELSE,
         ],
     },
@@ -129,6 +141,9 @@ BLOCKING_RULES_PREDICT: list[str] = [
     'l."last_name_key" = r."last_name_key" AND l."company_key" = r."company_key"',
     'l."first_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
     'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',
+    'l."first_name_key" = r."last_name_key" AND l."last_name_key" = r."first_name_key"',
+    'l."phone_mobile" = r."phone_mobile"',
+    'l."email_local" = r."email_local" AND l."company_key" = r."company_key"',
 ]
 
 # Rules precise enough to count sure matches for the prior.

@@ -1,12 +1,12 @@
--- One row per input contact: its cluster and the strongest merging link it takes part in.
--- Splink names a cluster after one of its rows; the row numbers make the id deterministic.
-WITH edges AS (
-    SELECT row_number_l AS row_number, match_probability FROM predictions WHERE match_probability >= $threshold
+-- One row per contact: its cluster and the strongest merging link it takes part in.
+-- Splink names a cluster after one of its rows; the smallest row number makes the id deterministic.
+WITH ends AS (
+    SELECT row_number_l AS row_number, match_probability FROM edges
     UNION ALL
-    SELECT row_number_r AS row_number, match_probability FROM predictions WHERE match_probability >= $threshold
+    SELECT row_number_r AS row_number, match_probability FROM edges
 ),
 best AS (
-    SELECT row_number, max(match_probability) AS match_probability FROM edges GROUP BY row_number
+    SELECT row_number, max(match_probability) AS match_probability FROM ends GROUP BY row_number
 )
 SELECT
     c.row_number,

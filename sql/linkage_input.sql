@@ -9,6 +9,8 @@ SELECT
     CASE WHEN email_qualification LIKE 'nominative@%' THEN email END AS email_nominative,
     CASE WHEN email_qualification = 'nominative@pro' THEN split_part(email, '@', 1) END AS email_local,
     phone_e164,
+    -- A mobile number belongs to one person; a landline is often a switchboard.
+    CASE WHEN phone_type = 'mobile' THEN phone_e164 END AS phone_mobile,
     company_key,
     company_domain,
     linkedin_slug
