@@ -4,7 +4,8 @@
 --   the same nominative e-mail (or a typo in its domain), the same LinkedIn profile, the same mobile
 --   number, or first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
 --   a compound part, or swapped columns);
--- and never when the first names clearly disagree, nor when both rows carry different nominative
+-- and never when the first names clearly disagree without a shared e-mail or profile (a nickname,
+-- a typo, a title left in the first name), nor when both rows carry different nominative
 -- addresses on the same domain (one company gives one person one address).
 WITH pairs AS (
     SELECT
@@ -52,6 +53,6 @@ judged AS (
 )
 SELECT row_number_l, row_number_r, match_probability
 FROM judged
-WHERE (swapped OR fl IS NULL OR fr IS NULL OR first_agree)
+WHERE (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
   AND (NOT email_conflict OR same_linkedin)
   AND (same_email OR same_linkedin OR same_mobile OR swapped OR (first_agree AND last_agree))
