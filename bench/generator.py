@@ -890,6 +890,7 @@ def _fill_entities(plan: _Plan, first_idx: np.ndarray, last_idx: np.ndarray, las
     """Per-entity strings: names, real addresses and numbers (the same for every copy)."""
     companies = plan.companies
     used_webmail: set[str] = set()
+    used_slugs: set[str] = set()
     webmail_w = {c: _Weighted(zip(ND.WEBMAIL[c], _zipf_weights(len(ND.WEBMAIL[c]), 1.1, 0.5))) for c in COUNTRIES}
     fi_l, la_l, l2_l = first_idx.tolist(), last_idx.tolist(), last2_idx.tolist()
     comp_l = plan.company.tolist()
@@ -989,6 +990,10 @@ def _fill_entities(plan: _Plan, first_idx: np.ndarray, last_idx: np.ndarray, las
                 slug = f"{ft}-{lt}"
             else:
                 slug = f"{ft}-{lt}-{_rr(rnd, 1, 999)}"
+            # LinkedIn vanity URLs are unique: a namesake gets a suffix, as on the real site.
+            while slug in used_slugs:
+                slug = f"{ft}-{lt}-{_rr(rnd, 0, 16**8):08x}"[: 50]
+            used_slugs.add(slug)
             linkedin.append(slug)
         else:
             linkedin.append("")
