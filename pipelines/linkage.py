@@ -10,13 +10,16 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
 
-from pipelines import linkage_model
+from pipelines import clustering, linkage_model
 from sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -35,6 +38,7 @@ class LinkageResult:
     pairs_scored: int
     pairs_matched: int
     trained: bool
+    components_split: int = 0
 
 
 def default_model() -> dict[str, Any]:
@@ -42,13 +46,29 @@ def default_model() -> dict[str, Any]:
     return json.loads(text)
 
 
+@lru_cache(maxsize=1)
+def nickname_table() -> pa.Table:
+    """nick -> canonical first-name key, from pipelines/data/nicknames.yaml; ambiguous short forms
+    (listed under several names, like "alex") are left out."""
+    text = resources.files("pipelines").joinpath("data/nicknames.yaml").read_text("utf-8")
+    canon_of: dict[str, set[str]] = {}
+    for names in yaml.safe_load(text).values():
+        for canon, nicks in names.items():
+            for nick in nicks:
+                canon_of.setdefault(str(nick), set()).add(str(canon))
+    pairs = sorted((nick, next(iter(c))) for nick, c in canon_of.items() if len(c) == 1)
+    return pa.table({"nick": [p[0] for p in pairs], "canon": [p[1] for p in pairs]})
+
+
 def linkage_input(con: duckdb.DuckDBPyConnection, enriched: pa.Table) -> pa.Table:
     """The columns the model compares, derived in SQL from the enriched contacts."""
     con.register("enriched", enriched)
+    con.register("nicknames", nickname_table())
     try:
         return con.sql(load_sql("linkage_input")).to_arrow_table()
     finally:
         con.unregister("enriched")
+        con.unregister("nicknames")
 
 
 def train_model(linker: Any) -> None:
@@ -64,7 +84,6 @@ def train_model(linker: Any) -> None:
 def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "4GB") -> LinkageResult:
     """Cluster the rows of `enriched` (needs row_number and the standardised keys)."""
     from splink import DuckDBAPI, Linker
-    from splink.clustering import cluster_pairwise_predictions_at_threshold
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
@@ -90,18 +109,21 @@ def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "
     if do_train:
         train_model(linker)
     predictions = linker.inference.predict(threshold_match_probability=PREDICT_THRESHOLD)
-    con.execute(f"CREATE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
     con.register("contacts", data)
-    edges = con.sql(load_sql("merge_guard").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
-    clustered = cluster_pairwise_predictions_at_threshold(
-        data.select(["row_number"]), edges, db_api, node_id_column_name="row_number"
-    )
-    con.execute(f"CREATE TEMP VIEW clustered AS SELECT * FROM {clustered.physical_name}")
-    con.register("edges", edges)
-    pairs_scored = con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
-    pairs_matched = edges.num_rows
-    clusters = con.sql(load_sql("cluster_rows")).to_arrow_table()
-    return _finish(con, clusters, pairs_scored, pairs_matched, do_train)
+    scored = con.sql(
+        f"SELECT row_number_l, row_number_r, match_probability FROM {predictions.physical_name} "
+        f"WHERE match_probability >= {MATCH_THRESHOLD}"
+    ).to_arrow_table()
+    pairs_scored = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0][0]
+    judged = clustering.judge_pairs(con, scored)
+    evidence = pc.fill_null(judged.column("evidence").cast(pa.bool_()), False)
+    conflict = pc.fill_null(judged.column("conflict").cast(pa.bool_()), True)
+    edges = judged.filter(pc.and_(evidence, pc.invert(conflict)))
+    result = clustering.constrained_clusters(con, data.column("row_number"), edges.select(["row_number_l", "row_number_r", "match_probability"]))
+    clusters = result.clusters
+    pairs_matched = result.merging_edges.num_rows
+    con.close()
+    return LinkageResult(clusters, pairs_scored, pairs_matched, do_train, result.components_split)
 
 
 def _finish(con: duckdb.DuckDBPyConnection, clusters: pa.Table, scored: int, matched: int, trained: bool) -> LinkageResult:

@@ -23,9 +23,11 @@ LINKAGE_COLUMNS_SOURCE = (
 # Columns the model reads, all strings (null when unknown).
 LINKAGE_COLUMNS = (
     "first_name_key",
+    "first_name_canon",
     "last_name_key",
     "email_nominative",
     "email_local",
+    "email_pro",
     "phone_e164",
     "phone_mobile",
     "company_key",
@@ -53,6 +55,14 @@ def _jw(col: str, threshold: float) -> dict[str, Any]:
     }
 
 
+def _swapped(col: str, other: str) -> dict[str, Any]:
+    return {
+        "sql_condition": f'jaro_winkler_similarity("{col}_l", "{other}_r") >= 0.9 '
+        f'AND jaro_winkler_similarity("{other}_l", "{col}_r") >= 0.9',
+        "label_for_charts": "swapped with the other name column",
+    }
+
+
 _ELSE = {"sql_condition": "ELSE", "label_for_charts": "else"}
 
 COMPARISONS: list[dict[str, Any]] = [
@@ -61,10 +71,12 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("first_name_key"),
             _exact("first_name_key", tf=True),
-            # First and last name typed into each other's columns.
+            # First and last name typed into each other's columns (a typo allowed).
+            _swapped("first_name_key", "last_name_key"),
+            # "Bob" against "Robert" (pipelines/data/nicknames.yaml).
             {
-                "sql_condition": '"first_name_key_l" = "last_name_key_r" AND "last_name_key_l" = "first_name_key_r"',
-                "label_for_charts": "swapped with last name",
+                "sql_condition": '"first_name_canon_l" = "first_name_canon_r"',
+                "label_for_charts": "same name after nicknames",
             },
             # "J" against "jean": an initial that agrees.
             {
@@ -82,6 +94,7 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("last_name_key"),
             _exact("last_name_key", tf=True),
+            _swapped("last_name_key", "first_name_key"),
             _jw("last_name_key", 0.94),
             _jw("last_name_key", 0.85),
             _ELSE,
@@ -97,8 +110,8 @@ COMPARISONS: list[dict[str, Any]] = [
             # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be"). A typo
             # in the local part is not evidence: "a.lamy@" and "a.gay@" are two colleagues.
             {
-                "sql_condition": 'split_part("email_nominative_l", \'@\', 1) = split_part("email_nominative_r", \'@\', 1) '
-                'AND damerau_levenshtein(split_part("email_nominative_l", \'@\', 2), split_part("email_nominative_r", \'@\', 2)) <= 2',
+                "sql_condition": 'split_part("email_pro_l", \'@\', 1) = split_part("email_pro_r", \'@\', 1) '
+                'AND damerau_levenshtein(split_part("email_pro_l", \'@\', 2), split_part("email_pro_r", \'@\', 2)) <= 2',
                 "label_for_charts": "same local part, domain typo",
             },
             _ELSE,
@@ -142,6 +155,8 @@ BLOCKING_RULES_PREDICT: list[str] = [
     'l."first_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
     'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',
     'l."first_name_key" = r."last_name_key" AND l."last_name_key" = r."first_name_key"',
+    'l."last_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
+    'l."first_name_canon" = r."first_name_canon" AND l."last_name_key" = r."last_name_key"',
     'l."phone_mobile" = r."phone_mobile"',
     'l."email_local" = r."email_local" AND l."company_key" = r."company_key"',
 ]

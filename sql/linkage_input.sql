@@ -3,16 +3,23 @@
 -- that two rows are one person. The local part is kept only for professional domains, where
 -- "jean.dupont@" on two domains of one company is evidence; on webmail it is not.
 SELECT
-    row_number,
-    first_name_key,
-    last_name_key,
+    e.row_number,
+    e.first_name_key,
+    -- "bob" and "robert" compare as one first name; the key itself when it is no nickname.
+    coalesce(n.canon, e.first_name_key) AS first_name_canon,
+    e.last_name_key,
+    -- "García López" may be typed "García": only then may one surname contain the other.
+    regexp_matches(e.last_name, '[ -]') AS last_name_compound,
     CASE WHEN email_qualification LIKE 'nominative@%' THEN email END AS email_nominative,
     CASE WHEN email_qualification = 'nominative@pro' THEN split_part(email, '@', 1) END AS email_local,
+    -- A typo in a company domain is a typo; gmx.de and gmx.net are two mailboxes.
+    CASE WHEN email_qualification = 'nominative@pro' THEN email END AS email_pro,
     phone_e164,
     -- A mobile number belongs to one person; a landline is often a switchboard.
     CASE WHEN phone_type = 'mobile' THEN phone_e164 END AS phone_mobile,
     company_key,
     company_domain,
     linkedin_slug
-FROM enriched
-ORDER BY row_number
+FROM enriched AS e
+LEFT JOIN nicknames AS n ON n.nick = e.first_name_key
+ORDER BY e.row_number

@@ -1,9 +1,12 @@
--- Scored pairs allowed to merge. Splink's probability is necessary, not sufficient: colleagues
+-- Judges pairs of contacts (table pairs_to_judge): is there personal evidence that they are one
+-- person, and is there a hard conflict that says they are two? Splink's probability is
+-- necessary, not sufficient: colleagues
 -- share a company, a switchboard number and often a surname, and those correlated signals can
 -- outvote a plain disagreement on first names. A pair merges only with personal evidence:
 --   the same nominative e-mail (or a typo in its domain), the same LinkedIn profile, the same mobile
 --   number, or first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
---   a compound part, or swapped columns);
+--   a compound part, a nickname, or swapped columns);
+--   (names only when the rows do not name two different companies);
 -- and never when the first names clearly disagree without a shared e-mail or profile (a nickname,
 -- a typo, a title left in the first name), nor when both rows carry different nominative
 -- addresses on the same domain (one company gives one person one address).
@@ -13,11 +16,13 @@ WITH pairs AS (
         p.row_number_r,
         p.match_probability,
         l.first_name_key AS fl, r.first_name_key AS fr,
+        coalesce(l.first_name_canon = r.first_name_canon, FALSE) AS same_canon,
         l.last_name_key AS ll, r.last_name_key AS lr,
+        coalesce(l.last_name_compound OR r.last_name_compound, FALSE) AS compound,
         coalesce(
             l.email_nominative = r.email_nominative
-            OR (split_part(l.email_nominative, '@', 1) = split_part(r.email_nominative, '@', 1)
-                AND damerau_levenshtein(split_part(l.email_nominative, '@', 2), split_part(r.email_nominative, '@', 2)) <= 2),
+            OR (split_part(l.email_pro, '@', 1) = split_part(r.email_pro, '@', 1)
+                AND damerau_levenshtein(split_part(l.email_pro, '@', 2), split_part(r.email_pro, '@', 2)) <= 2),
             FALSE
         ) AS same_email,
         coalesce(
@@ -26,18 +31,24 @@ WITH pairs AS (
             FALSE
         ) AS email_conflict,
         coalesce(l.linkedin_slug = r.linkedin_slug, FALSE) AS same_linkedin,
-        coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile
-    FROM predictions AS p
+        coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
+        -- both rows name a company and they are not the same one (by name or by domain)
+        coalesce(
+            l.company_key <> r.company_key
+            AND coalesce(l.company_domain <> r.company_domain, TRUE),
+            FALSE
+        ) AS other_company
+    FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.row_number = p.row_number_l
     JOIN contacts AS r ON r.row_number = p.row_number_r
-    WHERE p.match_probability >= $threshold
 ),
 judged AS (
     SELECT
         *,
-        coalesce(fl = lr AND ll = fr, FALSE) AS swapped,
+        coalesce(jaro_winkler_similarity(fl, lr) >= 0.9 AND jaro_winkler_similarity(ll, fr) >= 0.9, FALSE) AS swapped,
         coalesce(
             fl = fr
+            OR same_canon
             OR ((length(fl) = 1 OR length(fr) = 1) AND left(fl, 1) = left(fr, 1))
             OR (length(fl) >= 3 AND length(fr) >= 3 AND (starts_with(fl, fr) OR starts_with(fr, fl)))
             OR jaro_winkler_similarity(fl, fr) >= 0.88,
@@ -45,14 +56,22 @@ judged AS (
         ) AS first_agree,
         coalesce(
             ll = lr
-            OR (length(ll) >= 4 AND length(lr) >= 4 AND (contains(ll, lr) OR contains(lr, ll)))
+            OR (compound AND length(ll) >= 4 AND length(lr) >= 4 AND (contains(ll, lr) OR contains(lr, ll)))
             OR jaro_winkler_similarity(ll, lr) >= 0.9,
             FALSE
         ) AS last_agree
     FROM pairs
 )
-SELECT row_number_l, row_number_r, match_probability
+SELECT
+    row_number_l,
+    row_number_r,
+    match_probability,
+    -- a hard conflict: these two rows are two people, whatever links them through others
+    NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
+        OR (email_conflict AND NOT same_linkedin) AS conflict,
+    (
+        same_email OR same_linkedin OR same_mobile
+        -- names alone are evidence only inside one company: namesakes abound across a large file
+        OR ((swapped OR (first_agree AND last_agree)) AND NOT other_company)
+    ) AS evidence
 FROM judged
-WHERE (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
-  AND (NOT email_conflict OR same_linkedin)
-  AND (same_email OR same_linkedin OR same_mobile OR swapped OR (first_agree AND last_agree))
