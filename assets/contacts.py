@@ -163,6 +163,7 @@ def linked_contacts(
             rows_merged=linked.num_rows - clusters,
             pairs_scored=result.pairs_scored,
             pairs_matched=result.pairs_matched,
+            components_split_to_avoid_chaining=result.components_split,
             model="trained on this upload" if result.trained else "shipped default model",
             match_threshold=linkage_stage.MATCH_THRESHOLD,
         ),

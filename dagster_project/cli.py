@@ -47,7 +47,11 @@ def _step_failure_message(result) -> str:
             if data and data.user_failure_data and data.user_failure_data.description:
                 return data.user_failure_data.description
             if data and data.error:
-                return data.error.message.strip().splitlines()[0]
+                # The user-code error is the innermost cause; Dagster's wrapper says only which op.
+                error = data.error
+                while error.cause is not None:
+                    error = error.cause
+                return f"internal error in {event.step_key}: {error.cls_name}: {error.message.strip().splitlines()[0]}"
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
