@@ -21,10 +21,10 @@ from dagster import (
 
 from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
+from pipelines import audit as audit_stage
 from pipelines import enrich as enrich_stage
 from pipelines import export as export_stage
 from pipelines import golden as golden_stage
-from pipelines import linkage as linkage_stage
 from pipelines import standardise as standardise_stage
 from pipelines.headers import CANONICAL_FIELDS
 from pipelines.reader import InputFileError, parse_contact_bytes, source_info
@@ -139,54 +139,6 @@ def enriched_contacts(
     return Output(table, metadata=table_metadata(table, seconds, lineage))
 
 
-@asset(partitions_def=uploads_partitions, group_name=GROUP, description="Splink 5 (DuckDB) deduplication: cluster_id and match probability per row.")
-def linked_contacts(
-    context: AssetExecutionContext, enriched_contacts: pa.Table, progress: ProgressResource
-) -> Output[pa.Table]:
-    started = time.perf_counter()
-    result = linkage_stage.link(enriched_contacts)
-    linked = golden_stage.assign_clusters(enriched_contacts, result.clusters)
-    seconds = time.perf_counter() - started
-    clusters = len(set(linked.column("cluster_id").to_pylist()))
-    lineage = same_name_lineage(enriched_contacts, "enriched_contacts") | {
-        "cluster_id": {"enriched_contacts": list(linkage_stage.linkage_model.LINKAGE_COLUMNS_SOURCE)},
-        "match_probability": {"enriched_contacts": list(linkage_stage.linkage_model.LINKAGE_COLUMNS_SOURCE)},
-    }
-    _report(progress, "linked_contacts", linked.num_rows, seconds, f"{clusters:,} clusters, {result.pairs_matched:,} merging pairs")
-    return Output(
-        linked,
-        metadata=table_metadata(
-            linked,
-            seconds,
-            lineage,
-            clusters=clusters,
-            rows_merged=linked.num_rows - clusters,
-            pairs_scored=result.pairs_scored,
-            pairs_matched=result.pairs_matched,
-            components_split_to_avoid_chaining=result.components_split,
-            model="trained on this upload" if result.trained else "shipped default model",
-            match_threshold=linkage_stage.MATCH_THRESHOLD,
-        ),
-    )
-
-
-@asset(partitions_def=uploads_partitions, group_name=GROUP, description="One golden record per cluster (rule in sql/golden_records.sql).")
-def golden_records(
-    context: AssetExecutionContext, linked_contacts: pa.Table, progress: ProgressResource
-) -> Output[pa.Table]:
-    started = time.perf_counter()
-    table = golden_stage.golden_records(linked_contacts)
-    seconds = time.perf_counter() - started
-    lineage = {c: {"linked_contacts": [c]} for c in table.column_names if c in linked_contacts.column_names} | {
-        "master_row_number": {"linked_contacts": ["row_number"]},
-        "source_rows": {"linked_contacts": ["row_number"]},
-        "other_emails": {"linked_contacts": ["email"]},
-        "other_phones": {"linked_contacts": ["phone_e164", "other_phones"]},
-    }
-    _report(progress, "golden_records", table.num_rows, seconds)
-    return Output(table, metadata=table_metadata(table, seconds, lineage))
-
-
 @asset(
     partitions_def=uploads_partitions,
     group_name=GROUP,
@@ -199,13 +151,17 @@ def contact_export(
     quarantined_rows: pa.Table,
     linked_contacts: pa.Table,
     golden_records: pa.Table,
+    merge_audit: pa.Table,
+    review_pairs: pa.Table,
+    master_records: pa.Table,
     object_store: ObjectStoreResource,
     progress: ProgressResource,
 ) -> Output[None]:
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
     info = source_info(raw_upload)
-    is_master = golden_stage.master_flags(linked_contacts, golden_records)
+    is_master = golden_stage.master_flags(linked_contacts.rename_columns(
+        ["person_id" if c == "cluster_id" else c for c in linked_contacts.column_names]))
     linked = linked_contacts.append_column("is_master", is_master)
     contacts = export_stage.build_contacts(raw_upload, info, linked, quarantined_rows)
     golden = golden_records.select(list(export_stage.GOLDEN_COLUMNS))
@@ -224,6 +180,14 @@ def contact_export(
         "contacts.csv": contacts_csv,
         "golden.csv": golden_csv,
     }
+    # The deduplication, shown to the client: what was merged, on what evidence, what to decide.
+    duplicates = audit_stage.duplicates_report(linked, golden_records)
+    audit = audit_stage.merge_audit_report(merge_audit, golden_records)
+    review = audit_stage.review_report(review_pairs, master_records)
+    files["duplicates.csv"], _ = export_stage.to_csv_bytes(duplicates, used)
+    files["duplicates.xlsx"] = audit_stage.to_xlsx_bytes(duplicates, "duplicates")
+    files["merge_audit.csv"], _ = export_stage.to_csv_bytes(audit, used)
+    files["review.csv"], _ = export_stage.to_csv_bytes(review, used)
     summary = {
         "upload_id": manifest.upload_id,
         "rows_in": raw_upload.num_rows,
@@ -231,6 +195,8 @@ def contact_export(
         "rows_ok": linked_contacts.num_rows,
         "rows_quarantined": quarantined_rows.num_rows,
         "golden_records": golden.num_rows,
+        "merges": merge_audit.num_rows,
+        "pairs_to_review": review_pairs.num_rows,
         "csv_encoding": used.encoding,
         "csv_delimiter": used.delimiter,
         "files": sorted(files),

@@ -15,7 +15,10 @@ import time
 import warnings
 from pathlib import Path
 
-EXPORT_FILES = ("contacts.csv", "golden.csv", "contacts.parquet", "golden.parquet", "summary.json")
+EXPORT_FILES = (
+    "contacts.csv", "golden.csv", "contacts.parquet", "golden.parquet",
+    "duplicates.csv", "duplicates.xlsx", "merge_audit.csv", "review.csv", "summary.json",
+)
 
 
 def _fail(message: str, code: int = 2) -> int:

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
 
-from assets import contacts
+from assets import contacts, linkage
 from assets.checks import ALL_CHECKS
 from dagster_project.settings import Settings
 from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
 
-CONTACT_ASSETS = load_assets_from_modules([contacts])
+CONTACT_ASSETS = load_assets_from_modules([contacts, linkage])
 
 process_upload_job = define_asset_job(
     name="process_upload",

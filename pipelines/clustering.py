@@ -2,14 +2,17 @@
 
 Connected components over the merging edges are transitive: A~B and B~C put A with C even when
 A and C are plainly two people (different first names, two addresses at one company). For every
-component that holds such a conflicting pair, the component is rebuilt greedily from its
-strongest edges, refusing any edge that would put two conflicting rows in one cluster (a
-cannot-link constraint). Components without conflicts (nearly all) keep connected components.
+component that holds such a conflicting pair, or a pair a person kept apart (`refinery unmerge`),
+the component is rebuilt greedily from its strongest edges, refusing any edge that would put two
+conflicting records in one cluster (a cannot-link constraint). Components without conflicts
+(nearly all) keep plain connected components. Records already known to be one person (the
+controller's master data) start out together.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 import duckdb
 import pyarrow as pa
@@ -20,8 +23,8 @@ from sql import load_sql
 
 @dataclass(frozen=True)
 class ClusterResult:
-    clusters: pa.Table  # row_number, cluster_id (smallest row number of the cluster), match_probability
-    merging_edges: pa.Table  # row_number_l, row_number_r, match_probability actually used
+    clusters: pa.Table  # uid, cluster (smallest uid of the cluster), match_probability
+    merging_edges: pa.Table  # uid_l, uid_r, match_probability actually used
     components_split: int
 
 
@@ -46,75 +49,102 @@ class _UnionFind:
 
 
 def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
-    """Run sql/merge_guard.sql on `pairs` (row_number_l, row_number_r, match_probability);
-    the `contacts` linkage input must be registered on `con`."""
+    """Run sql/merge_guard.sql on `pairs` (uid_l, uid_r, match_probability); the linkage input
+    must be registered on `con` as `contacts`. Adds boolean `evidence` and `conflict`."""
     con.register("pairs_to_judge", pairs)
     try:
-        return con.sql(load_sql("merge_guard")).to_arrow_table()
+        judged = con.sql(load_sql("merge_guard")).to_arrow_table()
     finally:
         con.unregister("pairs_to_judge")
+    evidence = pc.fill_null(judged.column("evidence").cast(pa.bool_()), False)
+    conflict = pc.fill_null(judged.column("conflict").cast(pa.bool_()), False)
+    return judged.set_column(judged.schema.get_field_index("evidence"), "evidence", evidence).set_column(
+        judged.schema.get_field_index("conflict"), "conflict", conflict
+    )
+
+
+def _pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
 
 
 def constrained_clusters(
-    con: duckdb.DuckDBPyConnection, row_numbers: pa.Array, edges: pa.Table
+    con: duckdb.DuckDBPyConnection,
+    uids: pa.Array,
+    edges: pa.Table,
+    known_groups: Iterable[list[int]] = (),
+    cannot_link: Iterable[tuple[int, int]] = (),
 ) -> ClusterResult:
-    """Clusters from merging `edges`, split where connected components would join conflicting rows."""
+    """Clusters from merging `edges` (uid_l, uid_r, match_probability), starting from
+    `known_groups` (records already one person), split where components would join records
+    that conflict or that `cannot_link` keeps apart."""
+    groups = [g for g in known_groups if len(g) > 1]
+    lefts, rights = edges.column("uid_l").to_pylist(), edges.column("uid_r").to_pylist()
+    probs = edges.column("match_probability").to_pylist()
     uf = _UnionFind()
-    for a, b in zip(edges.column("row_number_l").to_pylist(), edges.column("row_number_r").to_pylist()):
+    for g in groups:
+        for x in g[1:]:
+            uf.union(g[0], x)
+    for a, b in zip(lefts, rights):
         uf.union(a, b)
     members: dict[int, list[int]] = {}
-    for r in {*edges.column("row_number_l").to_pylist(), *edges.column("row_number_r").to_pylist()}:
+    for r in {*lefts, *rights, *(x for g in groups for x in g)}:
         members.setdefault(uf.find(r), []).append(r)
 
-    # Every pair inside each multi-row component, judged for hard conflicts in one SQL pass.
+    conflicts = {_pair(a, b) for a, b in cannot_link if uf.find(a) == uf.find(b)}
+    # Every pair inside each component of 3+ records, judged for hard conflicts in one SQL pass.
+    # (A component of two was joined by one edge the guard already judged.)
     comp_rows = [(root, r) for root, rows in members.items() if len(rows) > 2 for r in rows]
-    conflicts: set[tuple[int, int]] = set()
     if comp_rows:
-        con.register("components", pa.table({"component": [c for c, _ in comp_rows], "row_number": [r for _, r in comp_rows]}))
+        con.register(
+            "components",
+            pa.table({"component": [c for c, _ in comp_rows], "uid": [r for _, r in comp_rows]}),
+        )
         inner = con.sql(
-            """SELECT a.row_number AS row_number_l, b.row_number AS row_number_r, 1.0 AS match_probability
-               FROM components a JOIN components b ON a.component = b.component AND a.row_number < b.row_number"""
+            """SELECT a.uid AS uid_l, b.uid AS uid_r, 1.0 AS match_probability
+               FROM components a JOIN components b ON a.component = b.component AND a.uid < b.uid"""
         ).to_arrow_table()
         con.unregister("components")
-        judged = judge_pairs(con, inner)
-        flagged = judged.filter(pc.fill_null(judged.column("conflict").cast(pa.bool_()), False))
-        conflicts = set(zip(flagged.column("row_number_l").to_pylist(), flagged.column("row_number_r").to_pylist()))
+        judged = judge_pairs(con, inner).filter(pc.field("conflict"))
+        conflicts |= set(zip(judged.column("uid_l").to_pylist(), judged.column("uid_r").to_pylist()))
+        # Records a past batch already merged stay together (an unmerge removes them from a group).
+        group_of = {x: i for i, g in enumerate(groups) for x in g}
+        conflicts = {p for p in conflicts if group_of.get(p[0], -1) != group_of.get(p[1], -2)}
 
-    bad_roots = {uf.find(a) for a, _ in conflicts}
     keep = [True] * edges.num_rows
-    split = 0
+    bad_roots = {uf.find(a) for a, _ in conflicts}
     if bad_roots:
-        split = len(bad_roots)
-        uf2 = _UnionFind()
+        rebuilt = _UnionFind()
         sets: dict[int, set[int]] = {}
-        lefts, rights = edges.column("row_number_l").to_pylist(), edges.column("row_number_r").to_pylist()
-        probs = edges.column("match_probability").to_pylist()
-        order = sorted(
-            (i for i in range(edges.num_rows) if uf.find(lefts[i]) in bad_roots), key=lambda i: -probs[i]
-        )
-        for i in order:
-            keep[i] = False
-        for i in order:  # strongest first; refuse an edge that joins two conflicting rows
-            a, b = uf2.find(lefts[i]), uf2.find(rights[i])
+        for g in groups:
+            if uf.find(g[0]) in bad_roots:
+                for x in g[1:]:
+                    rebuilt.union(g[0], x)
+                sets[rebuilt.find(g[0])] = set(g)
+        order = sorted((i for i in range(edges.num_rows) if uf.find(lefts[i]) in bad_roots), key=lambda i: -probs[i])
+        for i in order:  # strongest first; refuse an edge that joins two conflicting records
+            a, b = rebuilt.find(lefts[i]), rebuilt.find(rights[i])
             if a == b:
-                keep[i] = True
                 continue
             sa, sb = sets.get(a, {a}), sets.get(b, {b})
-            if any((min(x, y), max(x, y)) in conflicts for x in sa for y in sb):
+            if any(_pair(x, y) in conflicts for x in sa for y in sb):
+                keep[i] = False
                 continue
-            root = uf2.union(a, b)
-            sets[root] = sa | sb
-            keep[i] = True
+            sets[rebuilt.union(a, b)] = sa | sb
         uf = _UnionFind()
+        for g in groups:
+            for x in g[1:]:
+                uf.union(g[0], x)
         for i in range(edges.num_rows):
             if keep[i]:
                 uf.union(lefts[i], rights[i])
     used = edges.filter(pa.array(keep, pa.bool_()))
-    rows = row_numbers.to_pylist()
-    cluster = [uf.find(r) for r in rows]
+    nodes = uids.to_pylist()
+    # One find per record: union-find is sequential by nature; ~0.1 s per 100k records (bench/).
     con.register("used_edges", used)
-    con.register("nodes", pa.table({"row_number": rows, "cluster_id": cluster}))
-    clusters = con.sql(load_sql("cluster_rows")).to_arrow_table()
-    con.unregister("used_edges")
-    con.unregister("nodes")
-    return ClusterResult(clusters=clusters, merging_edges=used, components_split=split)
+    con.register("nodes", pa.table({"uid": pa.array(nodes, pa.int64()), "cluster": pa.array([uf.find(r) for r in nodes], pa.int64())}))
+    try:
+        clusters = con.sql(load_sql("cluster_rows")).to_arrow_table()
+    finally:
+        con.unregister("used_edges")
+        con.unregister("nodes")
+    return ClusterResult(clusters=clusters, merging_edges=used, components_split=len(bad_roots))

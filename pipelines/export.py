@@ -66,6 +66,7 @@ GOLDEN_COLUMNS: tuple[str, ...] = (
     "country",
     "other_emails",
     "other_phones",
+    "source_records",
 )
 
 # Canonical fields shown for quarantined rows, as the client sent them (trimmed).

@@ -1,42 +1,111 @@
-"""Golden records: one record per cluster, by the rule documented in sql/golden_records.sql."""
+"""Golden records: one per person, by per-field survivorship rules (sql/golden_records.sql)."""
 
 from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sql import load_sql
 
+SURVIVORSHIP_RULES = ("most_complete", "most_recent", "most_frequent", "preferred_source")
+# Golden field -> (SQL value chosen, column whose presence makes a record a candidate).
+GOLDEN_FIELDS: dict[str, tuple[str, str]] = {
+    "civility": ("civility", "civility"),
+    "first_name": ("first_name", "first_name"),
+    "last_name": ("last_name", "last_name"),
+    "email": ("{'v': email, 'q': email_qualification}", "email"),
+    "phone": ("{'v': phone_e164, 't': phone_type}", "phone_e164"),
+    "company": ("{'v': company, 'f': legal_form}", "company"),
+    "website": ("website", "website"),
+    "linkedin_url": ("linkedin_url", "linkedin_url"),
+    "job_title": ("job_title", "job_title"),
+    "country": ("country", "country"),
+}
+_ALIAS = {"email": "email_pair", "phone": "phone_pair", "company": "company_pair"}
 
-def assign_clusters(enriched: pa.Table, clusters: pa.Table) -> pa.Table:
-    """Enriched contacts with `cluster_id` (formatted 'C' + smallest row number) and `match_probability`."""
+
+class SurvivorshipError(ValueError):
+    pass
+
+
+def check_rules(rules: dict[str, str] | None) -> dict[str, str]:
+    """Every golden field's rule (default most_complete); unknown fields or rules are refused."""
+    rules = dict(rules or {})
+    for field_name, rule in rules.items():
+        if field_name not in GOLDEN_FIELDS:
+            raise SurvivorshipError(f"survivorship: unknown field {field_name!r} (known: {', '.join(GOLDEN_FIELDS)})")
+        if rule not in SURVIVORSHIP_RULES:
+            raise SurvivorshipError(f"survivorship: unknown rule {rule!r} for {field_name} (known: {', '.join(SURVIVORSHIP_RULES)})")
+    return {f: rules.get(f, "most_complete") for f in GOLDEN_FIELDS}
+
+
+def _sql_literal(value: str | None) -> str:
+    return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
+
+
+def golden_sql(upload_id: str, rules: dict[str, str] | None = None, preferred_source: str | None = None) -> str:
+    rules = check_rules(rules)
+    values, freq_cols = [], []
+    for name, (expr, present) in GOLDEN_FIELDS.items():
+        rule = rules[name]
+        if rule == "most_frequent":
+            freq_cols.append(f", count(*) OVER (PARTITION BY person_id, {present}) AS freq_{name}")
+            order = f"[-freq_{name}, rank_complete]"
+        else:
+            order = {"most_complete": "rank_complete", "most_recent": "rank_recent", "preferred_source": "rank_source"}[rule]
+        values.append(f"arg_min({expr}, {order}) FILTER (WHERE {present} IS NOT NULL) AS {_ALIAS.get(name, name)}")
+    return (
+        load_sql("golden_records")
+        .replace("$field_values", ",\n        ".join(values))
+        .replace("$frequency_columns", "".join(freq_cols))
+        .replace("$preferred_source", _sql_literal(preferred_source))
+        .replace("$upload_id", _sql_literal(upload_id))
+    )
+
+
+def golden_records(
+    records: pa.Table, upload_id: str, rules: dict[str, str] | None = None, preferred_source: str | None = None
+) -> pa.Table:
+    """Golden records of the persons in `records` (all their records, every batch)."""
     con = duckdb.connect()
     try:
-        con.register("enriched", enriched)
-        con.register("clusters", clusters)
+        con.register("records", records)
+        return con.sql(golden_sql(upload_id, rules, preferred_source)).to_arrow_table()
+    finally:
+        con.close()
+
+
+def touched_records(all_records: pa.Table, upload_id: str) -> pa.Table:
+    """Every record (any batch) of the persons that this upload's records belong to."""
+    con = duckdb.connect()
+    try:
+        con.register("r", all_records)
         return con.sql(
-            """
-            SELECT e.*,
-                   'C' || lpad(coalesce(c.cluster_id, e.row_number)::VARCHAR, 7, '0') AS cluster_id,
-                   c.match_probability
-            FROM enriched AS e LEFT JOIN clusters AS c USING (row_number)
-            ORDER BY e.row_number
-            """
+            "SELECT * FROM r WHERE person_id IN (SELECT person_id FROM r WHERE upload_id = ?)", params=[upload_id]
         ).to_arrow_table()
     finally:
         con.close()
 
 
-def golden_records(linked: pa.Table) -> pa.Table:
+def master_flags(linked: pa.Table) -> pa.Array:
+    """Per row of this upload: true for the most complete row of its person within this upload
+    (one per person and file), by the same completeness order as the golden record."""
     con = duckdb.connect()
     try:
         con.register("linked", linked)
-        return con.sql(load_sql("golden_records")).to_arrow_table()
+        return con.sql(
+            """
+            WITH s AS (
+                SELECT row_number, person_id,
+                       (first_name IS NOT NULL)::INT + (last_name IS NOT NULL)::INT + (email IS NOT NULL)::INT
+                       + (phone_e164 IS NOT NULL)::INT + (company IS NOT NULL)::INT + (website IS NOT NULL)::INT
+                       + (linkedin_url IS NOT NULL)::INT + (job_title IS NOT NULL)::INT + (country IS NOT NULL)::INT
+                       + (civility IS NOT NULL)::INT AS completeness
+                FROM linked
+            )
+            SELECT row_number() OVER (PARTITION BY person_id ORDER BY completeness DESC, row_number) = 1 AS is_master
+            FROM s ORDER BY row_number
+            """
+        ).to_arrow_table().column("is_master").combine_chunks()
     finally:
         con.close()
-
-
-def master_flags(linked: pa.Table, golden: pa.Table) -> pa.Array:
-    """True for the row each golden record was built from."""
-    return pc.is_in(linked.column("row_number"), value_set=golden.column("master_row_number"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,6 +21,7 @@ import pyarrow.compute as pc
 import yaml
 
 from pipelines import clustering, linkage_model
+from pipelines.master import Master, person_number, record_keys
 from sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -32,14 +34,23 @@ MATCH_THRESHOLD = 0.95
 PREDICT_THRESHOLD = 0.5
 
 
+# Scored pairs from this probability up that do not merge are written to the review file.
+REVIEW_THRESHOLD = 0.8
+
+
 @dataclass(frozen=True)
-class LinkageResult:
-    clusters: pa.Table  # row_number, cluster_id, match_probability
+class UploadLinkage:
+    linked: pa.Table  # this upload's rows in row order: enriched fields + person_id, match_probability
+    records: pa.Table  # the controller's master records after this upload (all batches)
+    merges: pa.Table  # audit: every merging link touching this upload, with the comparisons behind it
+    review: pa.Table  # pairs a person should decide: likely matches that were not merged, and why
+    next_person: int
+    model: dict[str, Any]
+    trained: bool
     pairs_scored: int
     pairs_matched: int
-    trained: bool
-    components_split: int = 0
-
+    components_split: int
+    persons_absorbed: int
 
 def default_model() -> dict[str, Any]:
     text = resources.files("pipelines").joinpath("data/linkage_model.json").read_text("utf-8")
@@ -81,54 +92,136 @@ def train_model(linker: Any) -> None:
         training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
 
 
-def link(enriched: pa.Table, *, train: bool | None = None, memory_limit: str = "4GB") -> LinkageResult:
-    """Cluster the rows of `enriched` (needs row_number and the standardised keys)."""
+def link_upload(
+    enriched: pa.Table,
+    *,
+    upload_id: str,
+    received_at: str,
+    source: str = "upload",
+    master: Master | None = None,
+    train: bool | None = None,
+    memory_limit: str = "4GB",
+) -> UploadLinkage:
+    """Link one upload's enriched rows within themselves and against the controller's master."""
     from splink import DuckDBAPI, Linker
+
+    master, previous_ids = (master or Master()).without_upload(upload_id)
+    keys = record_keys(upload_id, enriched.column("row_number"))
+    new = enriched.append_column("record_key", keys)
+    n_new = new.num_rows
+    new = (
+        new.append_column("upload_id", pa.array([upload_id] * n_new, pa.string()))
+        .append_column("person_id", pa.nulls(n_new, pa.string()))
+        .append_column("received_at", pa.array([received_at] * n_new, pa.string()))
+        .append_column("source", pa.array([source] * n_new, pa.string()))
+    )
+    parts = [new.append_column("is_new", pa.array([True] * n_new, pa.bool_()))]
+    if master.size:
+        old = master.records
+        parts.insert(0, old.append_column("is_new", pa.array([False] * old.num_rows, pa.bool_())))
+    combined = pa.concat_tables(parts, promote_options="permissive")
+    combined = combined.append_column("uid", pa.array(range(1, combined.num_rows + 1), pa.int64()))
 
     con = duckdb.connect()
     con.execute(f"SET memory_limit = '{memory_limit}'")
     con.execute("SET threads = 2")
-    data = linkage_input(con, enriched)
-    n = data.num_rows
-    if n < 2:
-        clusters = pa.table(
-            {
-                "row_number": data.column("row_number"),
-                "cluster_id": pa.array([None] * n, pa.int64()),
-                "match_probability": pa.array([None] * n, pa.float64()),
-            }
-        )
-        return _finish(con, clusters, 0, 0, False)
-
-    do_train = n >= MIN_ROWS_TO_TRAIN if train is None else train
-    db_api = DuckDBAPI(connection=con)
-    sdf = db_api.register(data, dataset_display_name="contacts")
-    settings = linkage_model.settings_dict() if do_train else default_model()
-    # log_level=None: leave logging to the application (the CLI keeps the terminal for progress).
-    linker = Linker(sdf, settings, log_level=None)
-    if do_train:
-        train_model(linker)
-    predictions = linker.inference.predict(threshold_match_probability=PREDICT_THRESHOLD)
+    data = linkage_input(con, combined)
     con.register("contacts", data)
-    scored = con.sql(
-        f"SELECT row_number_l, row_number_r, match_probability FROM {predictions.physical_name} "
-        f"WHERE match_probability >= {MATCH_THRESHOLD}"
-    ).to_arrow_table()
-    pairs_scored = con.execute(f"SELECT count(*) FROM {predictions.physical_name}").fetchall()[0][0]
-    judged = clustering.judge_pairs(con, scored)
-    evidence = pc.fill_null(judged.column("evidence").cast(pa.bool_()), False)
-    conflict = pc.fill_null(judged.column("conflict").cast(pa.bool_()), True)
-    edges = judged.filter(pc.and_(evidence, pc.invert(conflict)))
-    result = clustering.constrained_clusters(con, data.column("row_number"), edges.select(["row_number_l", "row_number_r", "match_probability"]))
-    clusters = result.clusters
-    pairs_matched = result.merging_edges.num_rows
+    prior = pa.array([previous_ids.get(k) for k in combined.column("record_key").to_pylist()], pa.string())
+    con.register("combined", combined.select(["uid", "record_key", "person_id", "is_new"]).append_column("prior_person_id", prior))
+
+    do_train = (n_new >= MIN_ROWS_TO_TRAIN if master.model is None else False) if train is None else train
+    settings = linkage_model.settings_dict() if do_train else (master.model or default_model())
+    # A model saved before this upload still scores with the current blocking rules and columns.
+    settings = {**settings, "unique_id_column_name": "uid",
+                "blocking_rules_to_generate_predictions": linkage_model.settings_dict()["blocking_rules_to_generate_predictions"],
+                "retain_intermediate_calculation_columns": True}
+    empty_pairs = pa.table({"uid_l": pa.array([], pa.int64()), "uid_r": pa.array([], pa.int64()),
+                            "match_probability": pa.array([], pa.float64())})
+    if combined.num_rows >= 2:
+        sdf = DuckDBAPI(connection=con).register(data, dataset_display_name="linkage_input")
+        # log_level=None: leave logging to the application (the CLI keeps the terminal for progress).
+        linker = Linker(sdf, settings, log_level=None)
+        if do_train:
+            train_model(linker)
+        model = linker.misc.save_model_to_json()
+        predictions = linker.inference.predict(threshold_match_probability=min(PREDICT_THRESHOLD, REVIEW_THRESHOLD))
+        con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
+        pairs_scored = con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
+        candidates = con.sql(
+            f"SELECT uid_l, uid_r, match_probability FROM predictions WHERE match_probability >= {REVIEW_THRESHOLD}"
+        ).to_arrow_table()
+    else:
+        model, pairs_scored, candidates = settings, 0, empty_pairs
+        mw = "".join(f", NULL::DOUBLE AS mw_{c['output_column_name']}" for c in settings["comparisons"])
+        con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT NULL::BIGINT AS uid_l, NULL::BIGINT AS uid_r{mw} WHERE FALSE")
+    judged = clustering.judge_pairs(con, candidates)
+    mergeable = pc.and_(
+        pc.and_(judged.column("evidence"), pc.invert(judged.column("conflict"))),
+        pc.greater_equal(judged.column("match_probability"), MATCH_THRESHOLD),
+    )
+    edges = judged.filter(mergeable).select(["uid_l", "uid_r", "match_probability"])
+
+    uid_of = dict(zip(combined.column("record_key").to_pylist(), combined.column("uid").to_pylist()))
+    groups: dict[str, list[int]] = {}
+    if master.size:
+        old_uids = combined.filter(pc.invert(combined.column("is_new")))
+        for person, uid in zip(old_uids.column("person_id").to_pylist(), old_uids.column("uid").to_pylist()):
+            groups.setdefault(person, []).append(uid)
+    keep_apart = [(uid_of[a], uid_of[b]) for a, b in master.keep_apart() if a in uid_of and b in uid_of]
+    result = clustering.constrained_clusters(con, combined.column("uid"), edges, groups.values(), keep_apart)
+
+    con.register("clusters", result.clusters)
+    persons = con.sql(load_sql("assign_persons").replace("$next_person", str(master.next_person))).to_arrow_table()
+    con.register("persons", persons)
+    con.register("judged", judged)
+    con.register("used_edges", result.merging_edges)
+    con.register("cluster_rows", result.clusters)
+    merges = con.sql(load_sql("merge_audit").replace("$comparison_labels", _labels_sql(model))).to_arrow_table()
+    review = con.sql(load_sql("review_pairs").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
+    absorbed = con.execute(
+        "SELECT count(DISTINCT previous_person_id) FROM persons "
+        "WHERE previous_person_id IS NOT NULL AND previous_person_id <> person_id"
+    ).fetchall()[0][0]
+    numbers = [person_number(p) for p in persons.column("person_id").to_pylist()]
+    next_person = max([master.next_person - 1, *numbers]) + 1
+
+    person_col = persons.column("person_id")
+    records = combined.drop_columns(["uid", "is_new"])
+    if "match_probability" in records.column_names:
+        records = records.drop_columns(["match_probability"])
+    records = records.set_column(records.schema.get_field_index("person_id"), "person_id", person_col)
+    # The strongest link each record took part in during this run (null for records not linked now).
+    records = records.append_column("match_probability", result.clusters.column("match_probability"))
+    is_new = combined.column("is_new")
+    linked = records.filter(is_new).drop_columns(["record_key", "upload_id", "received_at", "source"])
     con.close()
-    return LinkageResult(clusters, pairs_scored, pairs_matched, do_train, result.components_split)
+    return UploadLinkage(
+        linked=linked, records=records, merges=merges, review=review, next_person=next_person, model=model,
+        trained=do_train, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
+        components_split=result.components_split, persons_absorbed=absorbed,
+    )
 
 
-def _finish(con: duckdb.DuckDBPyConnection, clusters: pa.Table, scored: int, matched: int, trained: bool) -> LinkageResult:
-    con.close()
-    return LinkageResult(clusters=clusters, pairs_scored=scored, pairs_matched=matched, trained=trained)
+def _labels_sql(model: dict[str, Any]) -> str:
+    """A SQL expression naming each comparison's level for a prediction row. Splink 5 keeps only
+    the match weight per comparison (mw_*), so the level is found back from its weight, log2(m/u)."""
+    parts = []
+    for comp in model["comparisons"]:
+        name = comp["output_column_name"]
+        cases = []
+        for lvl in comp["comparison_levels"]:
+            m, u = lvl.get("m_probability"), lvl.get("u_probability")
+            if lvl.get("is_null_level") or not m or not u:
+                continue
+            label = str(lvl.get("label_for_charts", "level")).replace("'", "")
+            cases.append(f"WHEN abs(p.mw_{name} - {math.log2(m / u):.6f}) < 0.001 THEN '{label}'")
+        level = f"CASE {' '.join(cases)} ELSE 'level' END" if cases else "'level'"
+        parts.append(
+            f"CASE WHEN p.mw_{name} IS NULL OR p.mw_{name} = 0 THEN NULL "
+            f"ELSE '{name}: ' || {level} || ' (' || printf('%+.1f', p.mw_{name}) || ')' END"
+        )
+    return "concat_ws('; ', " + ", ".join(parts) + ")"
 
 
 def save_model(linker: Any) -> dict[str, Any]:

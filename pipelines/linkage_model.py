@@ -175,14 +175,21 @@ EM_BLOCKING_RULES: list[str] = [
 ]
 
 
+def new_records_only(rule: str) -> str:
+    """A prediction blocking rule restricted to pairs with at least one record of this upload:
+    pairs of earlier records were settled when they arrived."""
+    return f'({rule}) AND (l."is_new" OR r."is_new")'
+
+
 def settings_dict() -> dict[str, Any]:
     return {
         "link_type": "dedupe_only",
-        "unique_id_column_name": "row_number",
+        "unique_id_column_name": "uid",
         "comparisons": COMPARISONS,
-        "blocking_rules_to_generate_predictions": BLOCKING_RULES_PREDICT,
+        "blocking_rules_to_generate_predictions": [new_records_only(r) for r in BLOCKING_RULES_PREDICT],
         "retain_matching_columns": False,
-        "retain_intermediate_calculation_columns": False,
+        # gamma_* and mw_* columns: the merge audit names the comparisons that decided each merge.
+        "retain_intermediate_calculation_columns": True,
         "max_iterations": 100,
         "em_convergence": 0.0001,
     }

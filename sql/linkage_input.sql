@@ -3,11 +3,12 @@
 -- that two rows are one person. The local part is kept only for professional domains, where
 -- "jean.dupont@" on two domains of one company is evidence; on webmail it is not.
 SELECT
-    e.row_number,
+    e.uid,
     e.first_name_key,
     -- "bob" and "robert" compare as one first name; the key itself when it is no nickname.
     coalesce(n.canon, e.first_name_key) AS first_name_canon,
     e.last_name_key,
+    e.is_new,
     -- "García López" may be typed "García": only then may one surname contain the other.
     regexp_matches(e.last_name, '[ -]') AS last_name_compound,
     CASE WHEN email_qualification LIKE 'nominative@%' THEN email END AS email_nominative,
@@ -22,4 +23,4 @@ SELECT
     linkedin_slug
 FROM enriched AS e
 LEFT JOIN nicknames AS n ON n.nick = e.first_name_key
-ORDER BY e.row_number
+ORDER BY e.uid

@@ -12,8 +12,8 @@
 -- addresses on the same domain (one company gives one person one address).
 WITH pairs AS (
     SELECT
-        p.row_number_l,
-        p.row_number_r,
+        p.uid_l,
+        p.uid_r,
         p.match_probability,
         l.first_name_key AS fl, r.first_name_key AS fr,
         coalesce(l.first_name_canon = r.first_name_canon, FALSE) AS same_canon,
@@ -39,8 +39,8 @@ WITH pairs AS (
             FALSE
         ) AS other_company
     FROM pairs_to_judge AS p
-    JOIN contacts AS l ON l.row_number = p.row_number_l
-    JOIN contacts AS r ON r.row_number = p.row_number_r
+    JOIN contacts AS l ON l.uid = p.uid_l
+    JOIN contacts AS r ON r.uid = p.uid_r
 ),
 judged AS (
     SELECT
@@ -63,8 +63,8 @@ judged AS (
     FROM pairs
 )
 SELECT
-    row_number_l,
-    row_number_r,
+    uid_l,
+    uid_r,
     match_probability,
     -- a hard conflict: these two rows are two people, whatever links them through others
     NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)

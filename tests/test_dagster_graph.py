@@ -25,7 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 EXPECTED_ASSETS = {
     "raw_upload", "validated_rows", "quarantined_rows", "standardised_contacts", "enriched_contacts",
-    "linked_contacts", "golden_records", "contact_export",
+    "linked_contacts", "master_records", "merge_audit", "review_pairs", "golden_records", "contact_export",
+    "controller_master",
 }
 # Values that must never leave the data files.
 CANARIES = ["Zéphyrine", "Canarywood", "zephyrine.canarywood@canary-corp.fr", "+33 6 98 76 54 32", "Canary Corp"]

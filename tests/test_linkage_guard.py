@@ -6,10 +6,10 @@ import duckdb
 import pyarrow as pa
 
 from pipelines.clustering import constrained_clusters, judge_pairs
-from pipelines.linkage import link, nickname_table
+from pipelines.linkage import link_upload, nickname_table
 
 COLUMNS = [
-    "row_number", "first_name_key", "first_name_canon", "last_name_key", "last_name_compound",
+    "uid", "first_name_key", "first_name_canon", "last_name_key", "last_name_compound",
     "email_nominative", "email_local", "email_pro", "phone_e164", "phone_mobile", "company_key",
     "company_domain", "linkedin_slug",
 ]
@@ -19,7 +19,7 @@ def _contacts(rows: list[dict]) -> pa.Table:
     cols = {c: [r.get(c) for r in rows] for c in COLUMNS}
     cols["first_name_canon"] = [r.get("first_name_canon", r.get("first_name_key")) for r in rows]
     cols["last_name_compound"] = [bool(r.get("last_name_compound", False)) for r in rows]
-    types = {c: pa.string() for c in COLUMNS} | {"row_number": pa.int64(), "last_name_compound": pa.bool_()}
+    types = {c: pa.string() for c in COLUMNS} | {"uid": pa.int64(), "last_name_compound": pa.bool_()}
     return pa.table({c: pa.array(v, types[c]) for c, v in cols.items()})
 
 
@@ -27,8 +27,8 @@ def _judge(rows: list[dict], pairs: list[tuple[int, int]]) -> list[dict]:
     con = duckdb.connect()
     con.register("contacts", _contacts(rows))
     table = pa.table({
-        "row_number_l": pa.array([a for a, _ in pairs], pa.int64()),
-        "row_number_r": pa.array([b for _, b in pairs], pa.int64()),
+        "uid_l": pa.array([a for a, _ in pairs], pa.int64()),
+        "uid_r": pa.array([b for _, b in pairs], pa.int64()),
         "match_probability": pa.array([0.999] * len(pairs), pa.float64()),
     })
     return judge_pairs(con, table).to_pylist()
@@ -37,8 +37,8 @@ def _judge(rows: list[dict], pairs: list[tuple[int, int]]) -> list[dict]:
 def test_shared_generic_mailbox_and_switchboard_are_no_evidence():
     # Two colleagues: same company, same switchboard, same contact@ (nulled before linkage).
     rows = [
-        {"row_number": 1, "first_name_key": "claire", "last_name_key": "durand", "phone_e164": "+33140000000", "company_key": "acme"},
-        {"row_number": 2, "first_name_key": "paul", "last_name_key": "morel", "phone_e164": "+33140000000", "company_key": "acme"},
+        {"uid": 1, "first_name_key": "claire", "last_name_key": "durand", "phone_e164": "+33140000000", "company_key": "acme"},
+        {"uid": 2, "first_name_key": "paul", "last_name_key": "morel", "phone_e164": "+33140000000", "company_key": "acme"},
     ]
     [pair] = _judge(rows, [(1, 2)])
     assert not pair["evidence"]
@@ -47,13 +47,13 @@ def test_shared_generic_mailbox_and_switchboard_are_no_evidence():
 
 def test_personal_evidence_merges_even_with_a_nickname_or_swap():
     rows = [
-        {"row_number": 1, "first_name_key": "robert", "last_name_key": "martin", "company_key": "acme"},
-        {"row_number": 2, "first_name_key": "bob", "first_name_canon": "robert", "last_name_key": "martin", "company_key": "acme"},
-        {"row_number": 3, "first_name_key": "martin", "last_name_key": "robert", "company_key": "acme"},
-        {"row_number": 4, "first_name_key": "x", "last_name_key": "y", "email_nominative": "bob@acme.fr", "phone_mobile": "+33612345678"},
-        {"row_number": 5, "first_name_key": "robert", "last_name_key": "martin", "phone_mobile": "+33612345678"},
+        {"uid": 1, "first_name_key": "robert", "last_name_key": "martin", "company_key": "acme"},
+        {"uid": 2, "first_name_key": "bob", "first_name_canon": "robert", "last_name_key": "martin", "company_key": "acme"},
+        {"uid": 3, "first_name_key": "martin", "last_name_key": "robert", "company_key": "acme"},
+        {"uid": 4, "first_name_key": "x", "last_name_key": "y", "email_nominative": "bob@acme.fr", "phone_mobile": "+33612345678"},
+        {"uid": 5, "first_name_key": "robert", "last_name_key": "martin", "phone_mobile": "+33612345678"},
     ]
-    judged = {(p["row_number_l"], p["row_number_r"]): p for p in _judge(rows, [(1, 2), (1, 3), (4, 5)])}
+    judged = {(p["uid_l"], p["uid_r"]): p for p in _judge(rows, [(1, 2), (1, 3), (4, 5)])}
     assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
     assert judged[(1, 3)]["evidence"] and not judged[(1, 3)]["conflict"]
     assert judged[(4, 5)]["evidence"]  # same mobile
@@ -62,12 +62,12 @@ def test_personal_evidence_merges_even_with_a_nickname_or_swap():
 
 def test_namesakes_at_two_companies_or_two_addresses_do_not_merge():
     rows = [
-        {"row_number": 1, "first_name_key": "alain", "last_name_key": "brunet", "company_key": "galaline"},
-        {"row_number": 2, "first_name_key": "alain", "last_name_key": "brunet", "company_key": "maisonthomas"},
-        {"row_number": 3, "first_name_key": "sylvie", "last_name_key": "bertrand", "email_nominative": "sylvie.bertrand@robert.fr"},
-        {"row_number": 4, "first_name_key": "sylvie", "last_name_key": "bertrand", "email_nominative": "sylvie.bertrand2@robert.fr"},
+        {"uid": 1, "first_name_key": "alain", "last_name_key": "brunet", "company_key": "galaline"},
+        {"uid": 2, "first_name_key": "alain", "last_name_key": "brunet", "company_key": "maisonthomas"},
+        {"uid": 3, "first_name_key": "sylvie", "last_name_key": "bertrand", "email_nominative": "sylvie.bertrand@robert.fr"},
+        {"uid": 4, "first_name_key": "sylvie", "last_name_key": "bertrand", "email_nominative": "sylvie.bertrand2@robert.fr"},
     ]
-    judged = {(p["row_number_l"], p["row_number_r"]): p for p in _judge(rows, [(1, 2), (3, 4)])}
+    judged = {(p["uid_l"], p["uid_r"]): p for p in _judge(rows, [(1, 2), (3, 4)])}
     assert not judged[(1, 2)]["evidence"]
     assert judged[(3, 4)]["conflict"]
 
@@ -75,19 +75,19 @@ def test_namesakes_at_two_companies_or_two_addresses_do_not_merge():
 def test_one_weak_link_cannot_chain_two_people():
     # "J. Petit" links to both Jade Petit and Julien Petit; Jade and Julien are two people.
     rows = [
-        {"row_number": 1, "first_name_key": "jade", "last_name_key": "petit", "company_key": "bfo"},
-        {"row_number": 2, "first_name_key": "j", "last_name_key": "petit", "company_key": "bfo"},
-        {"row_number": 3, "first_name_key": "julien", "last_name_key": "petit", "company_key": "bfo"},
+        {"uid": 1, "first_name_key": "jade", "last_name_key": "petit", "company_key": "bfo"},
+        {"uid": 2, "first_name_key": "j", "last_name_key": "petit", "company_key": "bfo"},
+        {"uid": 3, "first_name_key": "julien", "last_name_key": "petit", "company_key": "bfo"},
     ]
     con = duckdb.connect()
     con.register("contacts", _contacts(rows))
     edges = pa.table({
-        "row_number_l": pa.array([1, 2], pa.int64()),
-        "row_number_r": pa.array([2, 3], pa.int64()),
+        "uid_l": pa.array([1, 2], pa.int64()),
+        "uid_r": pa.array([2, 3], pa.int64()),
         "match_probability": pa.array([0.99, 0.97], pa.float64()),
     })
     result = constrained_clusters(con, pa.array([1, 2, 3], pa.int64()), edges)
-    clusters = dict(zip(result.clusters.column("row_number").to_pylist(), result.clusters.column("cluster_id").to_pylist()))
+    clusters = dict(zip(result.clusters.column("uid").to_pylist(), result.clusters.column("cluster").to_pylist()))
     assert clusters[1] == clusters[2]  # the strongest link is kept
     assert clusters[3] != clusters[1]  # the weaker one would chain Jade and Julien: refused
     assert result.components_split == 1
@@ -110,5 +110,19 @@ def test_link_handles_tiny_uploads():
             "first_name_key", "last_name_key", "last_name", "email", "email_qualification", "phone_e164",
             "phone_type", "company_key", "company_domain", "linkedin_slug"]},
     })
-    result = link(enriched)
-    assert result.clusters.num_rows == 1 and result.pairs_matched == 0
+    result = link_upload(enriched, upload_id="up-20261126t000000-00000001", received_at="2026-11-26T00:00:00Z")
+    assert result.linked.num_rows == 1 and result.pairs_matched == 0
+    assert result.linked.column("person_id").to_pylist() == ["P0000001"]
+
+
+def test_keep_apart_decisions_are_cannot_links():
+    rows = [
+        {"uid": 1, "first_name_key": "anna", "last_name_key": "cossu", "company_key": "gim"},
+        {"uid": 2, "first_name_key": "anna", "last_name_key": "cossu", "company_key": "gim"},
+    ]
+    con = duckdb.connect()
+    con.register("contacts", _contacts(rows))
+    edges = pa.table({"uid_l": pa.array([1], pa.int64()), "uid_r": pa.array([2], pa.int64()),
+                      "match_probability": pa.array([0.999], pa.float64())})
+    result = constrained_clusters(con, pa.array([1, 2], pa.int64()), edges, cannot_link=[(1, 2)])
+    assert len(set(result.clusters.column("cluster").to_pylist())) == 2

@@ -1,0 +1,149 @@
+"""Linkage assets: this upload against itself and the controller's master, golden records,
+the merge audit and review pairs, and the master published once the export is complete."""
+
+import json
+import time
+
+import pyarrow as pa
+import pyarrow.compute as pc
+from dagster import AssetExecutionContext, AssetOut, Output, asset, multi_asset
+
+from assets.metadata import same_name_lineage, table_metadata
+from assets.uploads import uploads_partitions
+from pipelines import golden as golden_stage
+from pipelines import linkage as linkage_stage
+from resources.dagster_resources import ObjectStoreResource, ProgressResource
+from resources.master_store import load_master, master_version, publish_master
+
+GROUP = "contacts"
+
+
+@multi_asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    outs={
+        "linked_contacts": AssetOut(description="This upload's contacts with their stable person id (cluster_id) and match probability."),
+        "master_records": AssetOut(description="The controller's records of every batch after this upload, with person ids."),
+        "merge_audit": AssetOut(description="Every merging link of this upload: records, probability, deciding comparisons."),
+        "review_pairs": AssetOut(description="Likely matches left unmerged for a person to decide, with the reason."),
+    },
+)
+def link_contacts(
+    context: AssetExecutionContext,
+    enriched_contacts: pa.Table,
+    object_store: ObjectStoreResource,
+    progress: ProgressResource,
+):
+    started = time.perf_counter()
+    manifest = object_store.manifest(context.partition_key)
+    store = object_store.get()
+    master = load_master(store, manifest.controller)
+    version = master_version(store, manifest.controller)
+    result = linkage_stage.link_upload(
+        enriched_contacts,
+        upload_id=manifest.upload_id,
+        received_at=manifest.received_at,
+        source=str(manifest.options.get("source", "upload")),
+        master=master,
+    )
+    linked = result.linked.rename_columns(["cluster_id" if c == "person_id" else c for c in result.linked.column_names])
+    seconds = time.perf_counter() - started
+    persons = pc.count_distinct(linked.column("cluster_id")).as_py()
+    source_cols = list(linkage_stage.linkage_model.LINKAGE_COLUMNS_SOURCE)
+    lineage = same_name_lineage(enriched_contacts, "enriched_contacts") | {
+        "cluster_id": {"enriched_contacts": source_cols, "master_records": ["person_id"]},
+        "match_probability": {"enriched_contacts": source_cols},
+    }
+    progress.reporter().stage(
+        "linked_contacts", linked.num_rows, seconds,
+        f"{persons:,} persons, {result.pairs_matched:,} merging links, {result.review.num_rows:,} to review",
+    )
+    common = {"master_version_read": version}
+    yield Output(
+        linked,
+        output_name="linked_contacts",
+        metadata=table_metadata(
+            linked, seconds, lineage,
+            persons=persons,
+            rows_merged=linked.num_rows - persons,
+            pairs_scored=result.pairs_scored,
+            pairs_matched=result.pairs_matched,
+            components_split_to_avoid_chaining=result.components_split,
+            persons_absorbed=result.persons_absorbed,
+            master_records_before=master.size,
+            model="trained on this upload" if result.trained else ("controller model" if master.model else "shipped default model"),
+            match_threshold=linkage_stage.MATCH_THRESHOLD,
+            **common,
+        ),
+    )
+    # What controller_master publishes travels with the records (Parquet schema metadata).
+    meta = {
+        b"refinery.next_person": str(result.next_person).encode(),
+        b"refinery.read_version": str(version).encode(),
+    }
+    if result.trained or master.model is None:
+        meta[b"refinery.model"] = json.dumps(result.model).encode("utf-8")
+    yield Output(
+        result.records.replace_schema_metadata(meta),
+        output_name="master_records",
+        metadata=table_metadata(result.records, seconds, **common),
+    )
+    yield Output(result.merges, output_name="merge_audit", metadata=table_metadata(result.merges, seconds))
+    yield Output(result.review, output_name="review_pairs", metadata=table_metadata(result.review, seconds))
+
+
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="One golden record per person of this upload, over all the person's records (survivorship rules in sql/golden_records.sql).")
+def golden_records(
+    context: AssetExecutionContext, master_records: pa.Table, object_store: ObjectStoreResource, progress: ProgressResource
+) -> Output[pa.Table]:
+    started = time.perf_counter()
+    manifest = object_store.manifest(context.partition_key)
+    options = manifest.options
+    records = golden_stage.touched_records(master_records, manifest.upload_id)
+    table = golden_stage.golden_records(
+        records, manifest.upload_id, rules=options.get("survivorship"), preferred_source=options.get("preferred_source")
+    )
+    seconds = time.perf_counter() - started
+    lineage = {c: {"master_records": [c]} for c in table.column_names if c in master_records.column_names} | {
+        "cluster_id": {"master_records": ["person_id"]},
+        "master_row_number": {"master_records": ["row_number"]},
+        "source_rows": {"master_records": ["row_number"]},
+        "other_emails": {"master_records": ["email"]},
+        "other_phones": {"master_records": ["phone_e164", "other_phones"]},
+    }
+    progress.reporter().stage("golden_records", table.num_rows, seconds)
+    return Output(table, metadata=table_metadata(table, seconds, lineage))
+
+
+@asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    deps=["contact_export"],
+    io_manager_key="nothing_io_manager",
+    description="Publishes the controller's master (records, person ids, model) once the export is complete.",
+)
+def controller_master(
+    context: AssetExecutionContext,
+    master_records: pa.Table,
+    object_store: ObjectStoreResource,
+    progress: ProgressResource,
+) -> Output[None]:
+    started = time.perf_counter()
+    manifest = object_store.manifest(context.partition_key)
+    store = object_store.get()
+    meta = master_records.schema.metadata or {}
+    model = meta.get(b"refinery.model")
+    records = master_records.replace_schema_metadata(None)
+    version = publish_master(
+        store,
+        manifest.controller,
+        records=records,
+        golden=None,
+        next_person=int(meta.get(b"refinery.next_person", b"1")),
+        model=json.loads(model) if model else None,
+        read_version=int(meta.get(b"refinery.read_version", b"0")),
+        last_upload=manifest.upload_id,
+    )
+    seconds = time.perf_counter() - started
+    progress.reporter().stage("controller_master", records.num_rows, seconds, f"version {version}")
+    return Output(None, metadata=table_metadata(records, seconds, master_version=version))

@@ -1,0 +1,89 @@
+"""What the client gets to see of the deduplication: the duplicates report, the merge audit and
+the review file. Built from the linkage outputs with DuckDB; values go only to these files."""
+
+from __future__ import annotations
+
+import io
+
+import duckdb
+import pyarrow as pa
+
+_SHOWN = ("first_name", "last_name", "email", "phone_e164", "company")
+
+
+def _query(sql: str, **tables: pa.Table) -> pa.Table:
+    con = duckdb.connect()
+    try:
+        for name, table in tables.items():
+            con.register(name, table)
+        return con.sql(sql).to_arrow_table()
+    finally:
+        con.close()
+
+
+def duplicates_report(linked: pa.Table, golden: pa.Table) -> pa.Table:
+    """Rows of this upload that belong to a person with several records (here or in earlier
+    batches), grouped by person, the row kept as master first."""
+    shown = ", ".join(f"l.{c}" for c in _SHOWN)
+    return _query(
+        f"""
+        SELECT l.cluster_id, g.record_count, l.row_number,
+               CASE WHEN l.is_master THEN 'master' ELSE 'duplicate' END AS role,
+               round(l.match_probability, 4) AS match_probability, {shown}
+        FROM linked AS l JOIN golden AS g USING (cluster_id)
+        WHERE g.record_count > 1
+        ORDER BY g.master_row_number NULLS LAST, l.cluster_id, l.is_master DESC, l.row_number
+        """,
+        linked=linked,
+        golden=golden,
+    )
+
+
+def merge_audit_report(merges: pa.Table, golden: pa.Table) -> pa.Table:
+    """Every merge: the two records, the probability, the comparisons that decided it and the
+    values the golden record kept."""
+    return _query(
+        """
+        SELECT m.person_id AS cluster_id, m.record_key_l, m.record_key_r, m.match_probability, m.comparisons,
+               g.first_name AS kept_first_name, g.last_name AS kept_last_name, g.email AS kept_email,
+               g.phone_e164 AS kept_phone_e164, g.company AS kept_company
+        FROM merges AS m LEFT JOIN golden AS g ON g.cluster_id = m.person_id
+        ORDER BY m.person_id, m.record_key_l, m.record_key_r
+        """,
+        merges=merges,
+        golden=golden,
+    )
+
+
+def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
+    """Pairs to decide, side by side."""
+    left = ", ".join(f"a.{c} AS {c}_1" for c in _SHOWN)
+    right = ", ".join(f"b.{c} AS {c}_2" for c in _SHOWN)
+    return _query(
+        f"""
+        SELECT r.match_probability, r.reason, r.record_key_l AS record_1, r.person_id_l AS cluster_id_1, {left},
+               r.record_key_r AS record_2, r.person_id_r AS cluster_id_2, {right}
+        FROM review AS r
+        JOIN records AS a ON a.record_key = r.record_key_l
+        JOIN records AS b ON b.record_key = r.record_key_r
+        ORDER BY r.match_probability DESC, record_1, record_2
+        """,
+        review=review,
+        records=records,
+    )
+
+
+def to_xlsx_bytes(table: pa.Table, sheet: str) -> bytes:
+    """A plain worksheet (write-only mode keeps memory flat); cells are written as text."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    ws = book.create_sheet(sheet)
+    ws.append(table.column_names)
+    for batch in table.to_batches(10_000):
+        columns = [c.to_pylist() for c in batch.columns]
+        for row in zip(*columns):
+            ws.append(["" if v is None else v for v in row])
+    buf = io.BytesIO()
+    book.save(buf)
+    return buf.getvalue()

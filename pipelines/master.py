@@ -1,0 +1,99 @@
+"""A controller's master data: every record linked so far, each with a stable person id.
+
+Each upload is linked against itself and against the master, so the same person keeps the same
+id from one batch to the next. The master also remembers the merges a person undid
+(`refinery unmerge`): those records are never merged again.
+
+Stored per controller (see resources/layout.py): records.parquet, decisions.parquet, state.json,
+model.json. This module only converts; the assets read and write the object store.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+# Columns every master record carries besides the enriched contact fields.
+RECORD_META = ("record_key", "upload_id", "row_number", "person_id", "received_at", "source")
+DECISION_COLUMNS = ("record_key_l", "record_key_r", "decided_at", "decision")
+
+
+def person_label(n: int) -> str:
+    """Opaque, stable person id: 'P0000042'."""
+    return f"P{n:07d}"
+
+
+def person_number(label: str) -> int:
+    return int(label[1:])
+
+
+def record_keys(upload_id: str, row_numbers: pa.Array) -> pa.Array:
+    """'<upload id>:<row number>' names a record for good, across batches."""
+    return pc.binary_join_element_wise(pa.scalar(upload_id), pc.cast(row_numbers, pa.string()), ":")
+
+
+@dataclass
+class Master:
+    records: pa.Table | None = None
+    next_person: int = 1
+    decisions: pa.Table | None = None
+    model: dict[str, Any] | None = None
+    state: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def size(self) -> int:
+        return 0 if self.records is None else self.records.num_rows
+
+    def keep_apart(self) -> list[tuple[str, str]]:
+        if self.decisions is None or self.decisions.num_rows == 0:
+            return []
+        d = self.decisions.filter(pc.equal(self.decisions.column("decision"), "keep_apart"))
+        return list(zip(d.column("record_key_l").to_pylist(), d.column("record_key_r").to_pylist()))
+
+    def without_upload(self, upload_id: str) -> tuple["Master", dict[str, str]]:
+        """The master without this upload's records (re-running an upload replaces them), and the
+        person ids those records had, so that a re-run gives the same ids."""
+        if self.records is None:
+            return self, {}
+        mine = pc.equal(self.records.column("upload_id"), upload_id)
+        prior = self.records.filter(mine)
+        previous = dict(zip(prior.column("record_key").to_pylist(), prior.column("person_id").to_pylist()))
+        rest = Master(self.records.filter(pc.invert(mine)), self.next_person, self.decisions, self.model, self.state)
+        return rest, previous
+
+    # -- (de)serialisation ---------------------------------------------------------------------
+    def state_json(self) -> bytes:
+        return json.dumps({**self.state, "next_person": self.next_person}, indent=2).encode("utf-8")
+
+    @classmethod
+    def from_parts(
+        cls,
+        records: bytes | None,
+        state: bytes | None,
+        decisions: bytes | None = None,
+        model: bytes | None = None,
+    ) -> "Master":
+        st = json.loads(state) if state else {}
+        return cls(
+            records=pq.read_table(io.BytesIO(records)) if records else None,
+            next_person=int(st.get("next_person", 1)),
+            decisions=pq.read_table(io.BytesIO(decisions)) if decisions else None,
+            model=json.loads(model) if model else None,
+            state=st,
+        )
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    buf = io.BytesIO()
+    pq.write_table(table, buf, compression="zstd")
+    return buf.getvalue()
+
+
+def empty_decisions() -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in DECISION_COLUMNS})
