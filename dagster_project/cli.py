@@ -168,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=1)
     sample.add_argument("--out", default="sample.csv")
     sample.set_defaults(func=cmd_sample)
+    from dagster_project import cli_master
+
+    cli_master.add_parser(sub)
     return parser
 
 

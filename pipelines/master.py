@@ -97,3 +97,48 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 def empty_decisions() -> pa.Table:
     return pa.table({c: pa.array([], pa.string()) for c in DECISION_COLUMNS})
+
+
+class UnmergeError(ValueError):
+    pass
+
+
+def unmerge(master: Master, person_id: str, decided_at: str, record_keys: list[str] | None = None) -> tuple[Master, list[str]]:
+    """Split a person back into its original records and remember that they stay apart.
+
+    With `record_keys`, only those records leave the person (each becomes a person of its own);
+    without, every record does. The oldest record keeps the person id. Returns the new master
+    and the person ids the records now have."""
+    if master.records is None or master.size == 0:
+        raise UnmergeError("this controller has no master data yet")
+    records = master.records
+    mine = records.filter(pc.equal(records.column("person_id"), person_id))
+    if mine.num_rows == 0:
+        raise UnmergeError(f"no person {person_id} in this controller's master data")
+    if mine.num_rows == 1:
+        raise UnmergeError(f"person {person_id} has a single record: nothing to unmerge")
+    keys = sorted(mine.column("record_key").to_pylist(), key=lambda k: (k.split(":")[0], int(k.split(":")[1])))
+    unknown = set(record_keys or []) - set(keys)
+    if unknown:
+        raise UnmergeError(f"{len(unknown)} of the records given do not belong to person {person_id}")
+    if record_keys:
+        leaving = [k for k in keys if k in set(record_keys)]
+        if len(leaving) == len(keys):  # all of them: the oldest keeps the id
+            leaving = leaving[1:]
+    else:
+        leaving = keys[1:]
+    new_ids = {k: person_label(master.next_person + i) for i, k in enumerate(leaving)}
+    person_col = [new_ids.get(k, p) for k, p in zip(records.column("record_key").to_pylist(), records.column("person_id").to_pylist())]
+    records = records.set_column(records.schema.get_field_index("person_id"), "person_id", pa.array(person_col, pa.string()))
+    # Every record that leaves stays apart from every other record of the former person.
+    staying = [k for k in keys if k not in new_ids]
+    pairs = [(a, b) for i, a in enumerate(leaving) for b in [*staying, *leaving[i + 1:]]]
+    new_decisions = pa.table({
+        "record_key_l": [min(a, b) for a, b in pairs],
+        "record_key_r": [max(a, b) for a, b in pairs],
+        "decided_at": [decided_at] * len(pairs),
+        "decision": ["keep_apart"] * len(pairs),
+    })
+    decisions = new_decisions if master.decisions is None else pa.concat_tables([master.decisions, new_decisions])
+    updated = Master(records, master.next_person + len(leaving), decisions, master.model, master.state)
+    return updated, sorted({person_id, *new_ids.values()})

@@ -52,7 +52,7 @@ def publish_master(
     store: ObjectStore,
     controller: str,
     *,
-    records: pa.Table,
+    records: pa.Table | None,
     golden: pa.Table | None,
     next_person: int,
     model: dict | None,
@@ -69,7 +69,8 @@ def publish_master(
             f"(version {read_version} -> {current}): re-run this upload"
         )
     prefix = master_prefix(controller)
-    store.put_bytes(prefix + "records.parquet", parquet_bytes(records))
+    if records is not None:
+        store.put_bytes(prefix + "records.parquet", parquet_bytes(records))
     if golden is not None:
         store.put_bytes(prefix + "golden.parquet", parquet_bytes(golden))
     if decisions is not None:

@@ -153,3 +153,27 @@ def test_missing_file_and_bad_controller(tmp_path, capsys):
     f.write_text("Email\na@b.fr\n")
     assert main(["run", str(f), "--controller", "Bad Name!"]) == 2
     assert "controller id" in capsys.readouterr().err
+
+
+def test_unmerge_splits_a_person_and_the_next_batch_keeps_them_apart(french_export, tmp_path):
+    path, _, _ = french_export
+    store, out1, out2 = tmp_path / "store", tmp_path / "o1", tmp_path / "o2"
+    assert run_cli("run", str(path), "--controller", "acme", "--out", str(out1), store=store).returncode == 0
+    golden = pd.read_csv(out1 / "golden.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    person = golden.loc[golden["record_count"].astype(int) >= 2, "cluster_id"].iloc[0]
+    rows = golden.set_index("cluster_id").loc[person, "source_rows"].split(";")
+
+    result = run_cli("unmerge", "--controller", "acme", "--person", person, store=store)
+    assert result.returncode == 0, result.stderr
+    assert f"{person} split into {len(rows)} persons" in result.stderr
+
+    # The same file again: the records the person split stay in separate persons.
+    assert run_cli("run", str(path), "--controller", "acme", "--out", str(out2), store=store).returncode == 0
+    records = pq.read_table(store / "controllers" / "acme" / "master" / "records.parquet").to_pandas()
+    first_upload = records["record_key"].str.split(":").str[0].min()
+    split_records = records[records["record_key"].isin([f"{first_upload}:{r}" for r in rows])]
+    assert len(split_records) == len(rows)
+    assert split_records["person_id"].nunique() == len(rows)
+
+    bad = run_cli("unmerge", "--controller", "acme", "--person", "P9999999", store=store)
+    assert bad.returncode == 1 and "no person P9999999" in bad.stderr
