@@ -6,7 +6,7 @@ import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetExecutionContext, AssetOut, Output, asset, multi_asset
+from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, asset, multi_asset
 
 from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
@@ -73,6 +73,7 @@ def link_contacts(
             master_records_before=master.size,
             model="trained on this upload" if result.trained else ("controller model" if master.model else "shipped default model"),
             match_threshold=linkage_stage.MATCH_THRESHOLD,
+            training=MetadataValue.json(result.training),
             **common,
         ),
     )

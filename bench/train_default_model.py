@@ -13,6 +13,7 @@ import logging
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from bench.pipeline_stages import enriched_from_generated
 from pipelines import linkage, linkage_model
@@ -29,11 +30,14 @@ def main() -> None:
     from splink import DuckDBAPI, Linker
 
     enriched, _truth = enriched_from_generated(args.rows, args.seed)
+    enriched = enriched.append_column("uid", enriched.column("row_number"))
+    enriched = enriched.append_column("is_new", pa.array([True] * enriched.num_rows))
     con = duckdb.connect()
     data = linkage.linkage_input(con, enriched)
-    sdf = DuckDBAPI(connection=con).register(data, dataset_display_name="contacts")
+    sdf = DuckDBAPI(connection=con).register(data, dataset_display_name="linkage_input")
     linker = Linker(sdf, linkage_model.settings_dict())
-    linkage.train_model(linker)
+    report = linkage.train_model(linker)
+    print(report)
     model = linker.misc.save_model_to_json()
     OUT.write_text(json.dumps(model, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {OUT}")

@@ -51,6 +51,7 @@ class UploadLinkage:
     pairs_matched: int
     components_split: int
     persons_absorbed: int
+    training: dict[str, Any]
 
 def default_model() -> dict[str, Any]:
     text = resources.files("pipelines").joinpath("data/linkage_model.json").read_text("utf-8")
@@ -82,14 +83,47 @@ def linkage_input(con: duckdb.DuckDBPyConnection, enriched: pa.Table) -> pa.Tabl
         con.unregister("nicknames")
 
 
-def train_model(linker: Any) -> None:
+class TrainingError(RuntimeError):
+    """Training did not produce a model fit to use (no convergence, or parameters that make no sense)."""
+
+
+def train_model(linker: Any) -> dict[str, Any]:
+    """Train and check: every EM session must converge before its iteration cap (Splink logs
+    "converged" even when it merely hit the cap), and the trained weights must be sane."""
     training = linker.training
     training.estimate_probability_two_random_records_match(
         linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
     )
     training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
+    cap = linkage_model.settings_dict()["max_iterations"]
+    sessions = []
     for rule in linkage_model.EM_BLOCKING_RULES:
-        training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+        session = training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+        iterations = len(getattr(session, "_core_model_settings_history", [])) - 1
+        sessions.append({"blocked_on": rule, "iterations": iterations, "converged": 0 <= iterations < cap})
+    model = linker.misc.save_model_to_json()
+    problems = [f"EM blocked on {s['blocked_on']} hit the cap of {cap} iterations" for s in sessions if not s["converged"]]
+    problems += model_problems(model)
+    if problems:
+        raise TrainingError("; ".join(problems))
+    return {"sessions": sessions}
+
+
+def model_problems(model: dict[str, Any]) -> list[str]:
+    """Sanity of a trained model: for every comparison the best level must be evidence for a
+    match (m > u) and the 'else' level evidence against (m < u); the prior must be a probability."""
+    problems = []
+    prior = model.get("probability_two_random_records_match")
+    if prior is None or not 0 < prior < 0.5:
+        problems.append(f"implausible prior probability of a match: {prior}")
+    for comp in model["comparisons"]:
+        levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+        top, last = levels[0], levels[-1]
+        if (top.get("m_probability") or 0) <= (top.get("u_probability") or 1):
+            problems.append(f"{comp['output_column_name']}: agreement is not evidence of a match")
+        if last.get("sql_condition") == "ELSE" and (last.get("m_probability") or 1) >= (last.get("u_probability") or 0):
+            problems.append(f"{comp['output_column_name']}: disagreement is not evidence against a match")
+    return problems
 
 
 def link_upload(
@@ -131,6 +165,7 @@ def link_upload(
     con.register("combined", combined.select(["uid", "record_key", "person_id", "is_new"]).append_column("prior_person_id", prior))
 
     do_train = (n_new >= MIN_ROWS_TO_TRAIN if master.model is None else False) if train is None else train
+    training_report: dict[str, Any] = {}
     settings = linkage_model.settings_dict() if do_train else (master.model or default_model())
     # A model saved before this upload still scores with the current blocking rules and columns.
     settings = {**settings, "unique_id_column_name": "uid",
@@ -143,7 +178,16 @@ def link_upload(
         # log_level=None: leave logging to the application (the CLI keeps the terminal for progress).
         linker = Linker(sdf, settings, log_level=None)
         if do_train:
-            train_model(linker)
+            try:
+                training_report = train_model(linker)
+            except TrainingError as exc:
+                # A model that did not train properly is not used: fall back to the one we had.
+                log.warning("linkage model not used: %s", exc)
+                training_report = {"rejected": str(exc)}
+                do_train = False
+                linker = Linker(sdf, {**settings, **{k: v for k, v in (master.model or default_model()).items()
+                                                     if k in ("comparisons", "probability_two_random_records_match")}},
+                                log_level=None)
         model = linker.misc.save_model_to_json()
         predictions = linker.inference.predict(threshold_match_probability=min(PREDICT_THRESHOLD, REVIEW_THRESHOLD))
         con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
@@ -199,7 +243,7 @@ def link_upload(
     return UploadLinkage(
         linked=linked, records=records, merges=merges, review=review, next_person=next_person, model=model,
         trained=do_train, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
-        components_split=result.components_split, persons_absorbed=absorbed,
+        components_split=result.components_split, persons_absorbed=absorbed, training=training_report,
     )
 
 

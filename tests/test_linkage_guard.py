@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import duckdb
 import pyarrow as pa
 
@@ -126,3 +128,18 @@ def test_keep_apart_decisions_are_cannot_links():
                       "match_probability": pa.array([0.999], pa.float64())})
     result = constrained_clusters(con, pa.array([1, 2], pa.int64()), edges, cannot_link=[(1, 2)])
     assert len(set(result.clusters.column("cluster").to_pylist())) == 2
+
+
+def test_trained_model_is_checked_for_sanity():
+    from pipelines.linkage import default_model, model_problems
+
+    model = default_model()
+    assert model_problems(model) == []
+    broken = json.loads(json.dumps(model))
+    email = next(c for c in broken["comparisons"] if c["output_column_name"] == "email")
+    exact = next(lvl for lvl in email["comparison_levels"] if not lvl.get("is_null_level"))
+    exact["m_probability"], exact["u_probability"] = 0.001, 0.5
+    broken["probability_two_random_records_match"] = 0.9
+    problems = model_problems(broken)
+    assert any("email: agreement is not evidence" in p for p in problems)
+    assert any("prior" in p for p in problems)
