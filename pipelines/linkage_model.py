@@ -150,7 +150,7 @@ COMPARISONS: list[dict[str, Any]] = [
 BLOCKING_RULES_PREDICT: list[str] = [
     'l."email_nominative" = r."email_nominative"',
     'l."linkedin_slug" = r."linkedin_slug"',
-    'l."first_name_key" = r."first_name_key" AND l."last_name_key" = r."last_name_key"',
+    # (first and last name: covered by the nickname-aware rule below, which finds a superset)
     'l."last_name_key" = r."last_name_key" AND l."company_key" = r."company_key"',
     'l."first_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
     'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',

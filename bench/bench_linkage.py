@@ -1,0 +1,178 @@
+"""Linkage benchmark: our model against plain Splink and exact e-mail, and the blocking rules.
+
+    python -m bench.bench_linkage [--sizes 100000,1000000] [--seed 21]
+
+For each size: generate a messy file with truth, run the framework-free stages up to
+enriched_contacts once, then time and measure (peak RSS, each method in its own process) the
+linkage alone, score pairwise and cluster-level accuracy, and count, for every prediction
+blocking rule, the pairs it generates and the true pairs it finds (the measurements behind the
+choice of rules). Results go to BENCHMARKS.md between the bench_linkage markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from bench.bench_pipeline import machine_info
+from bench.scoring import score_clusters
+
+REPO = Path(__file__).resolve().parents[1]
+BEGIN, END = "<!-- bench_linkage:begin -->", "<!-- bench_linkage:end -->"
+
+
+def prepare(rows: int, seed: int, work: Path) -> tuple[Path, Path, Path]:
+    """The generated CSV, its truth and the enriched contacts (Parquet), made once per size."""
+    from bench.generator import generate, write_file
+    from pipelines.enrich import enrich
+    from pipelines.reader import read_contact_file, source_info
+    from pipelines.standardise import standardise
+    from pipelines.validate import split_rows
+
+    csv, truth, enriched = work / f"g{rows}.csv", work / f"t{rows}.parquet", work / f"e{rows}.parquet"
+    if not enriched.exists():
+        messy, t = generate(rows, seed=seed)
+        write_file(messy, csv, fmt="csv", encoding="utf-8", delimiter=",", header_lang="en")
+        t.to_parquet(truth)
+        raw = read_contact_file(csv)
+        validated, _ = split_rows(raw, source_info(raw))
+        pq.write_table(enrich(standardise(validated)), enriched)
+    return csv, truth, enriched
+
+
+def _child(method: str, csv: Path, enriched: Path, out: Path) -> dict:
+    """Run one method in a fresh process; returns its wall time, peak RSS and output path."""
+    code = f"""
+import json, resource, sys, time
+import pyarrow.parquet as pq, pyarrow as pa
+method, csv, enriched, out = {method!r}, {str(csv)!r}, {str(enriched)!r}, {str(out)!r}
+t = time.perf_counter()
+if method == "refinery":
+    from pipelines.linkage import link_upload
+    r = link_upload(pq.read_table(enriched), upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=True)
+    table = r.linked.select(["row_number", "person_id"]).rename_columns(["row_number", "cluster_id"])
+    extra = {{"pairs_scored": r.pairs_scored, "merging_links": r.pairs_matched, "review_pairs": r.review.num_rows,
+              "components_split": r.components_split, "training": r.training}}
+else:
+    from bench import baselines
+    res = getattr(baselines, method)(csv)
+    table = pa.Table.from_pandas(res.clusters[["row_number", "cluster_id"]].astype({{"cluster_id": str}}), preserve_index=False)
+    extra = {{}}
+seconds = time.perf_counter() - t
+pq.write_table(table, out)
+print(json.dumps({{"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=3600)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def blocking_analysis(enriched: Path, truth: Path) -> list[dict]:
+    """Per prediction blocking rule: pairs generated, true pairs found, and cumulative recall."""
+    from pipelines import linkage, linkage_model
+
+    table = pq.read_table(enriched)
+    table = table.append_column("uid", table.column("row_number")).append_column("is_new", pa.array([True] * table.num_rows))
+    con = duckdb.connect()
+    data = linkage.linkage_input(con, table)
+    con.register("c", data)
+    con.register("t", pq.read_table(truth, columns=["row_number", "entity_id"]))
+    con.execute("CREATE TEMP TABLE k AS SELECT c.*, t.entity_id FROM c JOIN t ON t.row_number = c.uid")
+    true_pairs = con.execute(
+        "SELECT sum(n * (n - 1) / 2) FROM (SELECT count(*) AS n FROM k GROUP BY entity_id)"
+    ).fetchall()[0][0]
+    rows = []
+    for rule in linkage_model.BLOCKING_RULES_PREDICT:
+        pairs, found = con.execute(
+            f"SELECT count(*), count(*) FILTER (WHERE l.entity_id = r.entity_id) "
+            f"FROM k AS l JOIN k AS r ON ({rule}) AND l.uid < r.uid"
+        ).fetchall()[0]
+        rows.append({"rule": rule, "pairs": pairs, "true_pairs": found, "precision": found / pairs if pairs else 0.0,
+                     "recall": found / true_pairs})
+    union_sql = " UNION ".join(
+        f"SELECT l.uid AS a, r.uid AS b, l.entity_id = r.entity_id AS same FROM k AS l JOIN k AS r ON ({rule}) AND l.uid < r.uid"
+        for rule in linkage_model.BLOCKING_RULES_PREDICT
+    )
+    total, total_true = con.execute(f"SELECT count(*), count(*) FILTER (WHERE same) FROM ({union_sql})").fetchall()[0]
+    rows.append({"rule": "all rules together", "pairs": total, "true_pairs": total_true,
+                 "precision": total_true / total if total else 0.0, "recall": total_true / true_pairs})
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="100000,1000000")
+    parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("--work", default=str(REPO / "bench" / "data"))
+    parser.add_argument("--no-markdown", action="store_true")
+    args = parser.parse_args(argv)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    lines = [BEGIN, "## Linkage (`python -m bench.bench_linkage`)", ""]
+    info = machine_info()
+    lines.append("Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".")
+    lines.append("")
+    lines.append("Linkage alone, on the enriched contacts of the same generated file; each method in its own "
+                 "process (peak RSS of that process). *refinery*: our model trained on the upload, merge guard, "
+                 "constrained clustering. *plain Splink*: tutorial-style settings on lightly cleaned columns. "
+                 "*exact e-mail*: what CRMs do natively.")
+    for rows in [int(s) for s in args.sizes.split(",")]:
+        t0 = time.perf_counter()
+        csv, truth_path, enriched = prepare(rows, args.seed, work)
+        print(f"[{rows}] prepared in {time.perf_counter() - t0:.0f} s", flush=True)
+        truth = pd.read_parquet(truth_path, columns=["row_number", "entity_id"])
+        lines += ["", f"### {rows:,} rows", "",
+                  "| method | linkage s | rows/s | peak MiB | pairwise P | pairwise R | F1 | exact clusters (dup.) |",
+                  "|---|--:|--:|--:|--:|--:|--:|--:|"]
+        for method in ("refinery", "plain_splink", "exact_email_dedupe"):
+            out = work / f"clusters_{method}_{rows}.parquet"
+            res = _child(method, csv, enriched, out)
+            if "error" in res:
+                lines.append(f"| {method} | failed: {res['error'][:80]} | | | | | | |")
+                print(f"[{rows}] {method} failed: {res['error']}", flush=True)
+                continue
+            pred = pq.read_table(out).to_pandas()
+            # Quarantined rows never reach linkage: they count as singletons.
+            pred = truth[["row_number"]].merge(pred, on="row_number", how="left")
+            s = score_clusters(pred, truth)
+            lines.append(
+                f"| {method} | {res['seconds']:.1f} | {rows / res['seconds']:,.0f} | {res['peak_rss_mib']:,.0f} | "
+                f"{s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | {s.exact_cluster_rate_duplicated:.4f} |"
+            )
+            print(f"[{rows}] {method}: {json.dumps(res)[:300]} P={s.precision:.4f} R={s.recall:.4f}", flush=True)
+        lines += ["", "Blocking rules (pairs each generates, true pairs among them; all rules together, recall of "
+                  "true pairs):", "", "| rule | pairs | true pairs | share true | recall |", "|---|--:|--:|--:|--:|"]
+        for b in blocking_analysis(enriched, truth_path):
+            lines.append(f"| `{b['rule']}` | {b['pairs']:,} | {b['true_pairs']:,} | {b['precision']:.3f} | "
+                         f"{b['recall']:.4f} |")
+    lines.append(END)
+    section = "\n".join(lines)
+    print(section)
+    if not args.no_markdown:
+        _replace_section(REPO / "BENCHMARKS.md", section)
+    return 0
+
+
+def _replace_section(md: Path, section: str) -> None:
+    """Replace this script's section of BENCHMARKS.md (between its markers), keep the others."""
+    text = md.read_text("utf-8") if md.exists() else "# Benchmarks\n"
+    start, end = text.find(BEGIN), text.find(END)
+    if start >= 0 and end > start:
+        text = text[:start] + section + text[end + len(END):]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    md.write_text(text, encoding="utf-8")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
