@@ -74,13 +74,15 @@ def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
 
 
 def to_xlsx_bytes(table: pa.Table, sheet: str) -> bytes:
-    """A plain worksheet (write-only mode keeps memory flat); cells are written as text."""
+    """A plain worksheet (write-only mode keeps memory flat); formula-like cells neutralised."""
     from openpyxl import Workbook
+
+    from pipelines.export import neutralise_formulas
 
     book = Workbook(write_only=True)
     ws = book.create_sheet(sheet)
     ws.append(table.column_names)
-    for batch in table.to_batches(10_000):
+    for batch in neutralise_formulas(table).to_batches(10_000):
         columns = [c.to_pylist() for c in batch.columns]
         for row in zip(*columns):
             ws.append(["" if v is None else v for v in row])

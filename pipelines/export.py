@@ -159,7 +159,7 @@ def to_csv_bytes(table: pa.Table, fmt: CsvFormat = CsvFormat()) -> tuple[bytes, 
     """CSV as Excel opens it; falls back to UTF-8 with BOM if a value cannot be encoded as asked."""
     buf = io.BytesIO()
     pacsv.write_csv(
-        _as_text(table), buf, pacsv.WriteOptions(delimiter=fmt.delimiter, quoting_style="needed")
+        neutralise_formulas(_as_text(table)), buf, pacsv.WriteOptions(delimiter=fmt.delimiter, quoting_style="needed")
     )
     text = buf.getvalue().decode("utf-8")
     try:
@@ -167,6 +167,27 @@ def to_csv_bytes(table: pa.Table, fmt: CsvFormat = CsvFormat()) -> tuple[bytes, 
     except UnicodeEncodeError:
         fallback = CsvFormat("utf-8-sig", fmt.delimiter)
         return text.encode(fallback.encoding), fallback
+
+
+# A cell that starts like a formula (=, +, -, @, tab, CR) is run by Excel or LibreOffice when the
+# client opens the file (CSV injection: =HYPERLINK(...), =cmd|...). Such cells get a leading
+# apostrophe, which spreadsheets show as text. Plain numbers (+33612345678, -12.5) cannot execute
+# anything and stay as they are. Parquet copies keep the values untouched.
+_FORMULA_START = r"^[=+\-@\t\r]"
+_PLAIN_NUMBER = r"^[+\-]?[0-9][0-9 .,]*$"
+
+
+def neutralise_formulas(table: pa.Table) -> pa.Table:
+    import pyarrow.compute as pc
+
+    cols = []
+    for name in table.column_names:
+        col = table.column(name)
+        if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            risky = pc.and_(pc.match_substring_regex(col, _FORMULA_START), pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)))
+            col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", col, ""), col)
+        cols.append(col)
+    return pa.table(cols, names=table.column_names)
 
 
 def _as_text(table: pa.Table) -> pa.Table:

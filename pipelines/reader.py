@@ -18,6 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from pipelines.headers import HeaderMapping, map_headers
+from pipelines.limits import Limits
 
 DELIMITERS = (",", ";", "\t", "|")
 # Raised for every input problem a user can act on; the message names the problem, never values.
@@ -57,10 +58,14 @@ def source_column_name(position: int) -> str:
     return f"src_{position}"
 
 
-def read_contact_file(path: str | Path) -> pa.Table:
+def read_contact_file(path: str | Path, limits: Limits | None = None) -> pa.Table:
     """Parse `path` into a table `row_number, src_0..src_n` (strings) with `SourceInfo` attached."""
     path = Path(path)
+    limits = limits or Limits.from_env()
     try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes and path.is_file():
+            raise InputFileError(_too_big(size, limits))
         data = path.read_bytes()
     except FileNotFoundError:
         raise InputFileError("file not found") from None
@@ -68,21 +73,55 @@ def read_contact_file(path: str | Path) -> pa.Table:
         raise InputFileError("is a directory, not a file") from None
     except OSError as exc:
         raise InputFileError(f"cannot be read ({exc.strerror})") from None
-    return parse_contact_bytes(data)
+    return parse_contact_bytes(data, limits)
 
 
-def parse_contact_bytes(data: bytes) -> pa.Table:
+def _too_big(size: int, limits: Limits) -> str:
+    return (
+        f"the file is {size / 2**20:,.0f} MB, more than the {limits.max_file_bytes / 2**20:,.0f} MB allowed "
+        "(REFINERY_MAX_FILE_MB)"
+    )
+
+
+def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
+    limits = limits or Limits.from_env()
+    if len(data) > limits.max_file_bytes:
+        raise InputFileError(_too_big(len(data), limits))
     if not data.strip():
         raise InputFileError("the file is empty")
     if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
-        rows = _read_spreadsheet(data)
+        rows = _read_spreadsheet(data, limits)
         fmt, encoding, delimiter = "xlsx", None, None
     else:
         text, encoding = _decode(data)
+        # A NUL byte has no meaning in a contact list; csv would stop at it, so it goes.
+        text = text.replace("\x00", "")
         delimiter = _sniff_delimiter(text)
-        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False))
+        rows = _csv_records(text, delimiter, limits)
         fmt = "csv"
-    return _rows_to_table(rows, fmt, encoding, delimiter)
+    return _rows_to_table(rows, fmt, encoding, delimiter, limits)
+
+
+def _csv_records(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
+    """All records, refusing early a file wider or longer than the limits allow."""
+    csv.field_size_limit(max(limits.max_file_bytes, 2**20))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    rows: list[list[str]] = []
+    try:
+        for record in reader:
+            if len(record) > limits.max_columns:
+                raise InputFileError(
+                    f"record {len(rows) + 1} has {len(record):,} fields, more than the {limits.max_columns:,} "
+                    "columns allowed (REFINERY_MAX_COLUMNS)"
+                )
+            rows.append(record)
+            if len(rows) > limits.max_rows + 1:
+                raise InputFileError(
+                    f"the file has more than {limits.max_rows:,} data rows allowed (REFINERY_MAX_ROWS)"
+                )
+    except csv.Error as exc:
+        raise InputFileError(f"the CSV cannot be parsed near record {len(rows) + 1} ({exc})") from None
+    return rows
 
 
 def source_info(table: pa.Table) -> SourceInfo:
@@ -120,7 +159,12 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
-    # Not UTF-8: Excel on Western European Windows writes cp1252; latin-1 decodes anything left.
+    # Not UTF-8: ask charset-normalizer whether this is text at all before guessing a code page.
+    from charset_normalizer import from_bytes
+
+    if from_bytes(data[:65536]).best() is None:
+        raise InputFileError("this is not a text or spreadsheet file (no known text encoding)")
+    # Excel on Western European Windows writes cp1252; latin-1 decodes anything left.
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -135,12 +179,13 @@ def _strict(data: bytes, encoding: str) -> str:
 
 
 def _looks_binary(head: bytes) -> bool:
-    from charset_normalizer import is_binary
-
-    if b"\x00" in head:
-        return True
+    """Images, archives and executables are full of NUL and control bytes; a text export with a
+    stray NUL is not (the NUL is dropped later)."""
+    if not head:
+        return False
+    nuls = head.count(0)
     controls = sum(1 for b in head if b < 9 or 13 < b < 32)
-    return controls > 0.05 * len(head) or is_binary(head)
+    return nuls > 0.01 * len(head) or controls > 0.05 * len(head)
 
 
 def _sniff_delimiter(text: str) -> str:
@@ -163,9 +208,10 @@ def _sniff_delimiter(text: str) -> str:
     return best
 
 
-def _read_spreadsheet(data: bytes) -> list[list[str]]:
+def _read_spreadsheet(data: bytes, limits: Limits) -> list[list[str]]:
     from python_calamine import CalamineWorkbook
 
+    _check_zip_expansion(data, limits)
     try:
         book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         sheet = book.get_sheet_by_index(0)
@@ -173,6 +219,26 @@ def _read_spreadsheet(data: bytes) -> list[list[str]]:
     except Exception as exc:  # calamine raises its own error types for every broken workbook
         raise InputFileError(f"the spreadsheet cannot be read ({type(exc).__name__})") from None
     return [[_cell_text(v) for v in row] for row in raw_rows]
+
+
+def _check_zip_expansion(data: bytes, limits: Limits) -> None:
+    """An XLSX is a zip: refuse one that would expand far beyond its size (a zip bomb) before any
+    spreadsheet library inflates it in memory."""
+    import zipfile
+
+    if data[:4] != b"PK\x03\x04":
+        return  # legacy .xls (OLE2) is not compressed
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise InputFileError("the spreadsheet cannot be read (not a valid XLSX archive)") from None
+    budget = min(len(data) * limits.max_xlsx_expansion, limits.max_file_bytes * 4)
+    if expanded > budget:
+        raise InputFileError(
+            f"the spreadsheet expands to {expanded / 2**20:,.0f} MB from {len(data) / 2**20:,.1f} MB, "
+            "beyond the allowed expansion (REFINERY_MAX_XLSX_EXPANSION): refused as a possible zip bomb"
+        )
 
 
 def _cell_text(value: object) -> str:
@@ -188,7 +254,9 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def _rows_to_table(rows: list[list[str]], fmt: str, encoding: str | None, delimiter: str | None) -> pa.Table:
+def _rows_to_table(
+    rows: list[list[str]], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits
+) -> pa.Table:
     # Trailing records that are completely blank are the end of the file, not data.
     while rows and not any(cell.strip() for cell in rows[-1]):
         rows.pop()
@@ -202,7 +270,13 @@ def _rows_to_table(rows: list[list[str]], fmt: str, encoding: str | None, delimi
     body = rows[start + 1 :]
     if not body:
         raise InputFileError("the file has a header but no data rows")
+    if len(body) > limits.max_rows:
+        raise InputFileError(f"the file has {len(body):,} data rows, more than the {limits.max_rows:,} allowed (REFINERY_MAX_ROWS)")
     width = max(len(header), max(len(r) for r in body))
+    if width > limits.max_columns:
+        raise InputFileError(
+            f"the file has {width:,} columns, more than the {limits.max_columns:,} allowed (REFINERY_MAX_COLUMNS)"
+        )
     # Extra fields beyond the header are kept in extra columns rather than lost.
     header += [""] * (width - len(header))
     headers = _unique_headers(header)

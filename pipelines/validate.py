@@ -9,6 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.headers import CANONICAL_FIELDS
+from pipelines.limits import Limits
 from pipelines.reader import SourceInfo, source_column_name
 
 QUARANTINE_EMPTY = "empty row"
@@ -28,13 +29,16 @@ def canonical_columns(raw: pa.Table, info: SourceInfo) -> pa.Table:
     return pa.table(cols)
 
 
-def quarantine_reasons(raw: pa.Table, canonical: pa.Table) -> pa.Array:
+def quarantine_reasons(raw: pa.Table, canonical: pa.Table, max_cell_chars: int | None = None) -> pa.Array:
     """Null for rows fit to process, else the reason the row is set aside."""
     n = raw.num_rows
+    max_cell_chars = max_cell_chars or Limits.from_env().max_cell_chars
     all_empty = pa.array([True] * n)
+    too_long = pa.array([False] * n)
     for name in raw.column_names:
         if name != "row_number":
             all_empty = pc.and_(all_empty, pc.equal(pc.utf8_trim_whitespace(raw.column(name)), ""))
+            too_long = pc.or_(too_long, pc.greater(pc.utf8_length(raw.column(name)), max_cell_chars))
 
     def present(col: str) -> pa.Array:
         return pc.is_valid(canonical.column(col))
@@ -42,7 +46,9 @@ def quarantine_reasons(raw: pa.Table, canonical: pa.Table) -> pa.Array:
     has_name = pc.or_(pc.or_(present("first_name"), present("last_name")), present("full_name"))
     identity = pc.or_(pc.or_(present("email"), present("linkedin_url")), pc.and_(has_name, present("company")))
     reason = pc.if_else(all_empty, QUARANTINE_EMPTY, pc.if_else(identity, pa.scalar(None, pa.string()), QUARANTINE_NO_IDENTITY))
-    return reason
+    # A cell far beyond any real contact field (a pasted document, an attack): the row is kept as sent.
+    long_reason = f"a cell is longer than {max_cell_chars:,} characters (REFINERY_MAX_CELL_CHARS)"
+    return pc.if_else(too_long, long_reason, reason)
 
 
 def split_rows(raw: pa.Table, info: SourceInfo) -> tuple[pa.Table, pa.Table]:
