@@ -29,7 +29,11 @@ from pipelines import standardise as standardise_stage
 from pipelines.headers import CANONICAL_FIELDS
 from pipelines.reader import InputFileError, parse_contact_bytes, source_info
 from pipelines.validate import split_rows
+from assets.run_settings import run_settings, settings_metadata
+from pipelines import email_patterns_store
+from pipelines.fields.company_reference import ReferenceFileError
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
+from resources.verification import verifier_from_settings
 from resources.layout import export_prefix
 
 GROUP = "contacts"
@@ -112,31 +116,61 @@ def standardised_contacts(
     context: AssetExecutionContext, validated_rows: pa.Table, object_store: ObjectStoreResource, progress: ProgressResource
 ) -> Output[pa.Table]:
     started = time.perf_counter()
-    options = object_store.manifest(context.partition_key).options
+    settings = run_settings(object_store, object_store.manifest(context.partition_key))
     table = standardise_stage.standardise(
-        validated_rows,
-        default_country=options.get("default_country", "FR"),
-        language=options.get("language", "fr"),
+        validated_rows, default_country=settings.default_country, language=settings.language
     )
     seconds = time.perf_counter() - started
     lineage = {c: {"validated_rows": ups} for c, ups in standardise_stage.LINEAGE.items()}
     with_notes = table.num_rows - table.column("notes").null_count
     _report(progress, "standardised_contacts", table.num_rows, seconds, f"{with_notes:,} with notes")
-    return Output(table, metadata=table_metadata(table, seconds, lineage, rows_with_notes=with_notes))
+    return Output(
+        table,
+        metadata=table_metadata(table, seconds, lineage, rows_with_notes=with_notes) | settings_metadata(settings),
+    )
 
 
-@asset(partitions_def=uploads_partitions, group_name=GROUP, description="E-mail qualification and company domain; inferring enrichments off by default.")
+@asset(partitions_def=uploads_partitions, group_name=GROUP, description="E-mail qualification, company domain, provenance; inferring enrichments only when the controller's settings enable them.")
 def enriched_contacts(
-    context: AssetExecutionContext, standardised_contacts: pa.Table, progress: ProgressResource
+    context: AssetExecutionContext,
+    standardised_contacts: pa.Table,
+    object_store: ObjectStoreResource,
+    progress: ProgressResource,
 ) -> Output[pa.Table]:
     started = time.perf_counter()
-    table = enrich_stage.enrich(standardised_contacts)
+    manifest = object_store.manifest(context.partition_key)
+    settings = run_settings(object_store, manifest)
+    store = object_store.get()
+    finding = settings.enabled("email_finding")
+    history = (
+        email_patterns_store.history(store, manifest.controller, exclude_upload=manifest.upload_id)
+        if finding and settings.email_finding.use_history
+        else None
+    )
+    verifier = verifier_from_settings(settings.verification) if settings.enabled("verification") else None
+    try:
+        output = enrich_stage.enrich_with_report(
+            standardised_contacts, settings, history=history, verifier=verifier, received_at=manifest.received_at
+        )
+    except ReferenceFileError as exc:
+        raise Failure(description=f"upload {manifest.upload_id}: {exc}") from None
+    if finding:  # domains and counts only: what later uploads of this controller learn from
+        email_patterns_store.save_upload(store, manifest.controller, manifest.upload_id, output.observations)
+    table = output.table
     seconds = time.perf_counter() - started
     lineage = same_name_lineage(standardised_contacts, "standardised_contacts") | {
         c: {"standardised_contacts": ups} for c, ups in enrich_stage.LINEAGE.items()
     }
-    _report(progress, "enriched_contacts", table.num_rows, seconds)
-    return Output(table, metadata=table_metadata(table, seconds, lineage))
+    enabled = ", ".join(settings.enabled_names) or "none"
+    _report(progress, "enriched_contacts", table.num_rows, seconds, f"enrichments: {enabled}")
+    return Output(
+        table,
+        metadata=table_metadata(
+            table, seconds, lineage,
+            enrichment_seconds=MetadataValue.json({k: round(v, 3) for k, v in output.seconds.items()}),
+        )
+        | settings_metadata(settings),
+    )
 
 
 @asset(

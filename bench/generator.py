@@ -26,6 +26,9 @@ How it works, and why:
   from a row keeps its truth and is tagged `missing` (email_corruption, phone_format,
   name_variation, company_variation), so a benchmark can tell "wrongly cleaned" from
   "unrecoverable from this row alone".
+* Hidden truth for the enrichment benchmark: `true_pro_email` is the address the person has at
+  their company even when the file shows another one (what e-mail finding should propose), and
+  `true_name_origin` the name pool their first name was drawn from ("XX": other origins).
 """
 
 from __future__ import annotations
@@ -103,7 +106,7 @@ TRUTH_COLUMNS = ("row_number", "entity_id", "row_kind", "copy_index", "n_copies"
                  "true_last_name", "true_gender", "true_email", "true_email_kind", "is_generic_email",
                  "email_corruption", "true_phone_e164", "phone_format", "true_country",
                  "true_company", "true_domain", "true_job_title", "true_linkedin", "name_variation",
-                 "company_variation")
+                 "company_variation", "true_pro_email", "true_name_origin")
 
 # File headers per language. The pipeline recognises the standard ones (pipelines/data/
 # headers.yaml); crm_id, owner and notes are custom columns it must hand back unchanged.
@@ -728,6 +731,7 @@ class _Plan:
     title_concept: np.ndarray
     title_lang: list[str]
     linkedin: list[str]  # slug
+    pro_email: list[str]  # the professional address the person has at their company ("" if none)
     public_id: np.ndarray  # entity_id as published in truth (1-based, order of first appearance)
     # per row (file order)
     row_entity: np.ndarray
@@ -746,6 +750,8 @@ class _Plan:
                 "country": np.asarray(self.country, dtype=object),
                 "title": np.asarray(self.title, dtype=object),
                 "linkedin": np.asarray(self.linkedin, dtype=object),
+                "pro_email": np.asarray(self.pro_email, dtype=object),
+                "pool": np.asarray(self.pool, dtype=object),
                 "company_name": np.asarray([c.name for c in self.companies] or [""], dtype=object),
                 "company_domain": np.asarray([c.domain for c in self.companies] or [""], dtype=object),
             }
@@ -869,7 +875,7 @@ def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool) 
         rows=rows, seed=seed, lang=lang, full_name=full_name, companies=companies, kind=kind,
         n_copies=n_copies, orig_copy=orig_copy, country=country, company=company, pool=pool,
         gender=gender, first=[], last=[], last1=[], email=[], email_kind=[], alt_email=[],
-        alt_email_kind=[], phone=[], alt_phone=[], title=[], title_concept=title_concept,
+        alt_email_kind=[], phone=[], alt_phone=[], title=[], title_concept=title_concept, pro_email=[],
         title_lang=[], linkedin=[], public_id=public_id, row_entity=row_entity, row_copy=row_copy,
         crm_base=int(rng.integers(1000, 90000)), owners=[],
     )
@@ -900,7 +906,8 @@ def _fill_entities(plan: _Plan, first_idx: np.ndarray, last_idx: np.ndarray, las
     phone, alt_phone, title, title_lang, linkedin = plan.phone, plan.alt_phone, plan.title, plan.title_lang, plan.linkedin
     for e, k in enumerate(plan.kind.tolist()):
         if k == KIND_EMPTY:
-            for lst in (first, last, last1, email, email_kind, alt_email, alt_email_kind, title, title_lang, linkedin):
+            for lst in (first, last, last1, email, email_kind, alt_email, alt_email_kind, title, title_lang, linkedin,
+                        plan.pro_email):
                 lst.append("")
             phone.append(None)
             alt_phone.append(None)
@@ -957,6 +964,7 @@ def _fill_entities(plan: _Plan, first_idx: np.ndarray, last_idx: np.ndarray, las
             kinds = (("generic", generic), ("pro", pro) if rnd.random() < 0.3 else ("", ""))
         else:
             kinds = (("", ""), ("", ""))
+        plan.pro_email.append(pro)  # truth for e-mail finding, whether or not the file shows it
         email_kind.append(kinds[0][0])
         email.append(kinds[0][1])
         alt_email_kind.append(kinds[1][0])
@@ -1727,6 +1735,9 @@ def _materialise(plan: _Plan, start: int, stop: int, chunk: int) -> tuple[pd.Dat
                                   np.char.add("https://www.linkedin.com/in/", ent_arr["linkedin"][ents].astype(str)), ""),
         "name_variation": t_nvar,
         "company_variation": t_cvar,
+        # Hidden truth for the enrichment benchmark (bench/bench_enrichment.py).
+        "true_pro_email": take("pro_email", person),
+        "true_name_origin": take("pool", person),
     })
     str_cols = [c for c in TRUTH_COLUMNS if c not in ("row_number", "entity_id", "copy_index", "n_copies", "is_generic_email")]
     truth = truth.astype({c: "str" for c in str_cols} | {"is_generic_email": "bool"})

@@ -1,6 +1,7 @@
 """`refinery`: run the pipeline on a file with the embedded default, nothing to start.
 
     refinery run FILE [--controller ID] [--out DIR] [--keep-input-format] [--country FR] [--language fr]
+                 [--settings FILE] [--enable NAME[,NAME...]] [--provenance]
     refinery sample [--rows N] [--out FILE]      a generated messy contact list to try it on
 """
 
@@ -87,15 +88,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from resources.uploads import UploadManifest, new_upload_id
 
     store = LocalObjectStore(settings.local_store)
+    from pipelines import controller_settings
+
+    # The controller's instruction for this run: stored settings, --settings, flags. Checked
+    # before anything is uploaded; recorded (with its hash) in the manifest.
+    try:
+        run_settings, sources = controller_settings.resolve(
+            store,
+            controller,
+            settings_file=args.settings,
+            enable=[name for group in args.enable or [] for name in group.split(",")],
+            language=args.language,
+            default_country=args.country,
+            provenance_in_csv=args.provenance,
+        )
+    except controller_settings.SettingsError as exc:
+        return _fail(str(exc))
     upload_id = new_upload_id()
     source_key = f"uploads/{controller}/{upload_id}{path.suffix.lower()}"
     store.put_file(source_key, path)
-    options = {
-        "keep_input_format": bool(args.keep_input_format),
-        "default_country": args.country.upper(),
-        "language": args.language,
-        "origin": "cli",
-    }
+    options = controller_settings.record(
+        {"keep_input_format": bool(args.keep_input_format), "origin": "cli"}, run_settings, sources
+    )
     manifest = UploadManifest(
         upload_id=upload_id,
         controller=controller,
@@ -160,8 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--controller", help="the client (controller) id; default $REFINERY_DEFAULT_CONTROLLER or 'default'")
     run.add_argument("--out", default="out", help="folder for the exported files (default: ./out)")
     run.add_argument("--keep-input-format", action="store_true", help="write CSVs in the input's encoding and delimiter")
-    run.add_argument("--country", default="FR", help="default country for phone numbers (ISO alpha-2, default FR)")
-    run.add_argument("--language", default="fr", choices=["fr", "en"], help="output language (civility labels)")
+    run.add_argument("--country", help="default country for phone numbers and civility (ISO alpha-2; default: settings, else FR)")
+    run.add_argument("--language", choices=["fr", "en"], help="output language, civility labels (default: settings, else fr)")
+    run.add_argument("--settings", metavar="FILE", help="one-off controller settings (YAML or JSON, see docs/settings.md)")
+    run.add_argument(
+        "--enable", action="append", metavar="NAME[,NAME...]",
+        help="turn enrichments on for this run: civility, email_finding, verification, company_reference, job_classification",
+    )
+    run.add_argument("--provenance", action="store_true", help="add the per-field provenance to contacts.csv too")
     run.set_defaults(func=cmd_run)
     sample = sub.add_parser("sample", help="write a generated messy contact list to try the pipeline on")
     sample.add_argument("--rows", type=int, default=1000)

@@ -43,7 +43,28 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "other_phones",
     "legal_form",
     "company_domain",
+    # Enrichment (pipelines/enrich.py): empty unless the controller's settings turn it on.
+    "email_source",
+    "email_found",
+    "email_confidence",
+    "email_verification",
+    "job_level",
+    "job_function",
+    # Company identifiers (as sent, validated and formatted) and reference data.
+    "siren",
+    "siret",
+    "vat_number",
+    "naf_code",
+    "headcount_band",
+    "company_address",
+    "company_postcode",
+    "company_city",
 )
+# Per-field provenance: a struct column in the Parquet copy; in the CSV only on request
+# (settings `provenance_in_csv`, `refinery run --provenance`), as one readable text column.
+PROVENANCE_COLUMN = "provenance"
+PROVENANCE_TEXT_COLUMN = "provenance_text"
+_DOUBLE_COLUMNS = frozenset({"match_probability", "email_confidence"})
 
 GOLDEN_COLUMNS: tuple[str, ...] = (
     "cluster_id",
@@ -81,12 +102,15 @@ _QUARANTINE_VALUES = {
     "linkedin_url": "linkedin_url",
     "job_title": "job_title",
     "country": "country",
+    "siren": "siren",
+    "siret": "siret",
+    "vat_number": "vat_number",
 }
 
 
 def output_header_names(info: SourceInfo) -> dict[str, str]:
     """src_<i> -> the column's original header, renamed only if it collides with one of ours."""
-    taken = {c.lower() for c in CONTRACT_COLUMNS + EXTRA_COLUMNS}
+    taken = {c.lower() for c in CONTRACT_COLUMNS + EXTRA_COLUMNS + (PROVENANCE_COLUMN,)}
     names = {}
     for i in info.mapping.custom_columns:
         name = info.headers[i]
@@ -101,10 +125,15 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
     """Every input row once, in input order, ok rows standardised, quarantined rows as sent."""
     custom = output_header_names(info)
     fields = CONTRACT_COLUMNS[5:]
-    ok_select = ", ".join([*fields, *EXTRA_COLUMNS])
+    # Quarantined rows have no provenance struct: every value they carry is as sent.
+    trailing = [c for c in (PROVENANCE_COLUMN, PROVENANCE_TEXT_COLUMN) if c in linked.column_names]
+    ok_select = ", ".join([*fields, *EXTRA_COLUMNS, *trailing])
     q_select = ", ".join(
         [f"{_QUARANTINE_VALUES.get(c, 'NULL')}::VARCHAR AS {c}" for c in fields]
-        + [f"NULL::{'DOUBLE' if c == 'match_probability' else 'VARCHAR'} AS {c}" for c in EXTRA_COLUMNS]
+        + [
+            f"{'NULL' if c not in _QUARANTINE_VALUES else _QUARANTINE_VALUES[c]}::{'DOUBLE' if c in _DOUBLE_COLUMNS else 'VARCHAR'} AS {c}"
+            for c in EXTRA_COLUMNS
+        ]
     )
     custom_select = "".join(f', r."{src}" AS {_quote(name)}' for src, name in custom.items())
     sql = f"""
@@ -117,7 +146,7 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
             FROM quarantined
         )
         SELECT r.row_number, {", ".join(f"x.{c}" for c in CONTRACT_COLUMNS[1:])}{custom_select},
-               {", ".join(f"x.{c}" for c in EXTRA_COLUMNS)}
+               {", ".join(f"x.{c}" for c in [*EXTRA_COLUMNS, *trailing])}
         FROM raw AS r LEFT JOIN rows AS x USING (row_number)
         ORDER BY r.row_number
     """
@@ -194,18 +223,25 @@ def _as_text(table: pa.Table) -> pa.Table:
     """Booleans as true/false and probabilities rounded, so the CSV reads the same everywhere."""
     import pyarrow.compute as pc
 
-    cols = []
+    cols, names = [], []
     for name in table.column_names:
         col = table.column(name)
+        if name == PROVENANCE_COLUMN and pa.types.is_struct(col.type):
+            continue  # Parquet only; the text form below is the CSV's, when asked for
+        if name == PROVENANCE_TEXT_COLUMN:
+            name = PROVENANCE_COLUMN
         if pa.types.is_boolean(col.type):
             col = pc.if_else(col, "true", "false")
         elif pa.types.is_floating(col.type):
             col = pc.cast(pc.round(col, 4), pa.string())
         cols.append(col)
-    return pa.table(cols, names=table.column_names)
+        names.append(name)
+    return pa.table(cols, names=names)
 
 
 def to_parquet_bytes(table: pa.Table) -> bytes:
+    if PROVENANCE_TEXT_COLUMN in table.column_names:  # the struct says the same, typed
+        table = table.drop_columns([PROVENANCE_TEXT_COLUMN])
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     return buf.getvalue()

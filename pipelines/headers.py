@@ -28,6 +28,10 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "linkedin_url",
     "job_title",
     "country",
+    # Company identifiers: not part of the export contract, they come back as extra columns.
+    "siren",
+    "siret",
+    "vat_number",
 )
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")

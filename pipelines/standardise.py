@@ -12,7 +12,8 @@ import pyarrow.compute as pc
 
 from pipelines.fields.company import standardise_company_names
 from pipelines.fields.country import standardise_countries
-from pipelines.fields.emails import email_domains, standardise_emails
+from pipelines.fields.emails import email_domains, repair_in_context, standardise_emails_with_salvage
+from pipelines.fields.identifiers import reconcile_siren, standardise_siren, standardise_siret, standardise_vat
 from pipelines.fields.jobs import standardise_job_titles
 from pipelines.fields.linkedin import linkedin_slugs, standardise_linkedin
 from pipelines.fields.names import (
@@ -22,8 +23,9 @@ from pipelines.fields.names import (
     standardise_first_names,
     standardise_last_names,
 )
-from pipelines.fields.phones import standardise_phones
-from pipelines.fields.web import registered_domains, standardise_websites
+from pipelines.fields.phone_context import phone_regions, split_phone_cells, standardise_phones_in_context
+from pipelines.fields.web import standardise_websites
+from pipelines.provenance import INPUT, NORMALISED, source_struct
 
 STRING = pa.string()
 
@@ -34,19 +36,24 @@ LINEAGE: dict[str, list[str]] = {
     "civility": ["civility"],
     "first_name": ["first_name", "full_name"],
     "last_name": ["last_name", "full_name"],
-    "email": ["email"],
-    "phone_e164": ["phone", "mobile", "country"],
-    "phone_type": ["phone", "mobile", "country"],
-    "phone_country": ["phone", "mobile", "country"],
-    "other_phones": ["phone", "mobile", "country"],
+    "email": ["email", "website", "company"],
+    "phone_e164": ["phone", "mobile", "country", "company", "website", "email"],
+    "phone_type": ["phone", "mobile", "country", "company", "website", "email"],
+    "phone_country": ["phone", "mobile", "country", "company", "website", "email"],
+    "other_phones": ["phone", "mobile", "country", "company", "website", "email"],
     "company": ["company"],
     "legal_form": ["company"],
     "website": ["website"],
     "linkedin_url": ["linkedin_url"],
     "job_title": ["job_title"],
     "country": ["country"],
+    "siren": ["siren", "siret", "vat_number"],
+    "siret": ["siret"],
+    "vat_number": ["vat_number", "country"],
     "email_note": ["email"],
-    "notes": ["email", "phone", "mobile", "website", "linkedin_url", "country", "civility"],
+    "notes": ["email", "phone", "mobile", "website", "linkedin_url", "country", "civility", "siren", "siret", "vat_number"],
+    "provenance": ["civility", "first_name", "last_name", "full_name", "email", "phone", "mobile", "company",
+                   "website", "linkedin_url", "job_title", "country", "siren", "siret", "vat_number"],
     "first_name_key": ["first_name", "full_name"],
     "last_name_key": ["last_name", "full_name"],
     "company_key": ["company"],
@@ -88,6 +95,24 @@ def standardise_civility(values: pa.Array, language: str) -> pa.Array:
     return pc.if_else(is_m, male, pc.if_else(is_f, female, pa.scalar(None, STRING)))
 
 
+def _fallback_regions(countries: pa.Array, default_country: str) -> list[str]:
+    """The file's countries, most frequent first: where a number with no other clue is tried."""
+    counts = pc.value_counts(countries.drop_null())
+    pairs = sorted(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()), key=lambda p: -p[1])
+    return [c for c, _ in pairs if c != default_country]
+
+
+def _same(raw: pa.Array, value: pa.Array) -> pa.Array:
+    """Provenance of a standardised field: `input` when it is exactly what was sent, else `normalised`."""
+    unchanged = pc.equal(raw, value).fill_null(False)
+    source = pc.if_else(unchanged, pa.scalar(INPUT), pa.scalar(NORMALISED))
+    return pc.if_else(pc.is_valid(value), source, pa.scalar(None, STRING))
+
+
+def _derived(value: pa.Array) -> pa.Array:
+    return pc.if_else(pc.is_valid(value), pa.scalar(NORMALISED), pa.scalar(None, STRING))
+
+
 def standardise(validated: pa.Table, default_country: str = "FR", language: str = "fr") -> pa.Table:
     """Standardised contacts for the validated rows, same rows in the same order."""
     col = validated.column
@@ -95,26 +120,85 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
     first_name = standardise_first_names(pc.coalesce(col("first_name"), split_first))
     last_name = standardise_last_names(pc.coalesce(col("last_name"), split_last))
 
-    email, email_note = standardise_emails(col("email"))
     country = standardise_countries(col("country"))
-    phone, phone_type, phone_country = standardise_phones(col("phone"), country, default_country)
-    mobile, mobile_type, mobile_country = standardise_phones(col("mobile"), country, default_country)
+    company, company_key, legal_form = standardise_company_names(col("company"))
+    website, website_domain = standardise_websites(col("website"))
+    email, email_note, salvage = standardise_emails_with_salvage(col("email"))
+    # Forgotten "@" or TLD, company-domain typos: repaired with what the other rows say.
+    email, email_note = repair_in_context(email, email_note, salvage, website_domain, company_key)
+    email_domain = email_domains(email)
+
+    regions = phone_regions(country, company_key, website_domain, email_domain)
+    fallback = _fallback_regions(country, default_country)
+    phone_main, phone_second = split_phone_cells(col("phone"))
+    mobile_main, mobile_second = split_phone_cells(col("mobile"))
+    phone, phone_type, phone_country = standardise_phones_in_context(phone_main, regions, default_country, fallback)
+    mobile, mobile_type, mobile_country = standardise_phones_in_context(mobile_main, regions, default_country, fallback)
+    second, _, _ = standardise_phones_in_context(
+        pc.coalesce(phone_second, mobile_second), regions, default_country, fallback
+    )
     has_phone = pc.is_valid(phone)
     phone_e164 = pc.coalesce(phone, mobile)
     both = pc.and_(has_phone, pc.and_(pc.is_valid(mobile), pc.not_equal(phone, mobile)))
-    company, company_key, legal_form = standardise_company_names(col("company"))
-    website, website_domain = standardise_websites(col("website"))
+    other_phones = _join_notes(  # mobile beside a phone, and second numbers typed in one cell
+        pc.if_else(both, mobile, pa.scalar(None, STRING)),
+        pc.if_else(pc.not_equal(second, phone_e164).fill_null(True), second, pa.scalar(None, STRING)),
+    )
     linkedin_url = standardise_linkedin(col("linkedin_url"))
     civility = standardise_civility(col("civility"), language)
+    job_title = standardise_job_titles(col("job_title"))
 
-    notes = _join_notes(
+    siren, siren_note = standardise_siren(col("siren"))
+    siret, siret_note = standardise_siret(col("siret"))
+    vat_number, vat_note = standardise_vat(col("vat_number"), country)
+    siren_given = siren
+    siren, siren_conflict = reconcile_siren(siren, siret, vat_number)
+
+    # An invalid address leaves the e-mail column for the notes with its reason and the value as
+    # sent ("invalid e-mail (missing @): jean.dupont.acme.fr"): never silently dropped.
+    email_lost = pc.and_(pc.is_null(email), pc.is_valid(email_note)).fill_null(False)
+    email_note_text = pc.if_else(
+        email_lost,
+        pc.binary_join_element_wise(
+            pc.replace_substring_regex(email_note, r"^invalid e-mail: (.*)$", r"invalid e-mail (\1)"), col("email"), ": "
+        ),
         email_note,
+    )
+    notes = _join_notes(
+        email_note_text,
         _note(col("phone"), phone, "phone"),
         _note(col("mobile"), mobile, "mobile"),
+        _note(pc.coalesce(phone_second, mobile_second), second, "second phone"),
         _note(col("website"), website, "website"),
         _note(col("linkedin_url"), linkedin_url, "LinkedIn URL"),
         _note(col("country"), country, "country"),
         _note(col("civility"), civility, "civility"),
+        siren_note,
+        siret_note,
+        vat_note,
+        siren_conflict,
+    )
+    phone_raw = pc.if_else(has_phone, col("phone"), col("mobile"))
+    provenance = source_struct(
+        {
+            "civility": _same(col("civility"), civility),
+            "first_name": _same(col("first_name"), first_name),
+            "last_name": _same(col("last_name"), last_name),
+            "email": _same(col("email"), email),
+            "phone_e164": _same(phone_raw, phone_e164),
+            "phone_type": _derived(phone_type),
+            "phone_country": _derived(phone_country),
+            "other_phones": _derived(other_phones),
+            "company": _same(col("company"), company),
+            "legal_form": _derived(legal_form),
+            "website": _same(col("website"), website),
+            "linkedin_url": _same(col("linkedin_url"), linkedin_url),
+            "job_title": _same(col("job_title"), job_title),
+            "country": _same(col("country"), country),
+            "siren": pc.if_else(pc.is_valid(siren_given), _same(col("siren"), siren), _derived(siren)),
+            "siret": _same(col("siret"), siret),
+            "vat_number": _same(col("vat_number"), vat_number),
+        }
     )
     return pa.table(
         {
@@ -126,20 +210,24 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
             "phone_e164": phone_e164,
             "phone_type": pc.if_else(has_phone, phone_type, mobile_type),
             "phone_country": pc.if_else(has_phone, phone_country, mobile_country),
-            "other_phones": pc.if_else(both, mobile, pa.scalar(None, STRING)),
+            "other_phones": other_phones,
             "company": company,
             "legal_form": legal_form,
             "website": website,
             "linkedin_url": linkedin_url,
-            "job_title": standardise_job_titles(col("job_title")),
+            "job_title": job_title,
             "country": country,
+            "siren": siren,
+            "siret": siret,
+            "vat_number": vat_number,
             "notes": notes,
             "email_note": email_note,
             "first_name_key": first_name_key(first_name),
             "last_name_key": last_name_key(last_name),
             "company_key": company_key,
-            "email_domain": email_domains(email),
+            "email_domain": email_domain,
             "website_domain": website_domain,
             "linkedin_slug": linkedin_slugs(linkedin_url),
+            "provenance": provenance,
         }
     )

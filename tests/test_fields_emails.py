@@ -12,8 +12,11 @@ CASES = [
     ("jean.dupont@acme.fr", "jean.dupont@acme.fr", None),
     ("  Jean.Dupont@ACME.fr ", "jean.dupont@acme.fr", None),
     ("contact@Acme.FR", "contact@acme.fr", None),
-    ("jérôme@acme.fr", "jérôme@acme.fr", None),
-    (unicodedata.normalize("NFD", "jérôme@acme.fr"), "jérôme@acme.fr", None),
+    # accents typed in the local part: the mailbox has none (an IDN domain keeps them)
+    ("jérôme@acme.fr", "jerome@acme.fr", REPAIRED),
+    (unicodedata.normalize("NFD", "jérôme@acme.fr"), "jerome@acme.fr", REPAIRED),
+    ("mjanßen@muller-partner.de", "mjanssen@muller-partner.de", REPAIRED),
+    ("jérôme@café.fr", "jérôme@café.fr", None),
     ("a@hotmail.de", "a@hotmail.de", None),  # real webmail variant, not a typo
     ("j@acme.om", "j@acme.om", None),  # .om is Oman: never "fixed" for a company domain
     ("a@grange.fr", "a@grange.fr", None),  # company domain one key away from orange.fr
@@ -48,6 +51,12 @@ CASES = [
     ("jean@wanadoo.fe", "jean@wanadoo.fr", REPAIRED),
     ("jean@orange.fe", "jean@orange.fr", REPAIRED),
     ("a@acme.fr; b@acme.fr", "a@acme.fr", REPAIRED),
+    ("(jean.laporte@opontis-conseil.fr)", "jean.laporte@opontis-conseil.fr", REPAIRED),
+    ("david.guillaume[at]yahoo.fr", "david.guillaume@yahoo.fr", REPAIRED),
+    ("angelavalentini(at)martintopographie.com", "angelavalentini@martintopographie.com", REPAIRED),
+    ("philippe.fontaine [at] thomas-elec.com", "philippe.fontaine@thomas-elec.com", REPAIRED),
+    ("brigitte at kk-kunststoff.de", "brigitte@kk-kunststoff.de", REPAIRED),
+    ("jean dot dupont at acme dot fr", "jean.dupont@acme.fr", REPAIRED),
     # invalid
     ("jean.dupont.acme.fr", None, "invalid e-mail: missing @"),
     ("a@b@c.fr", None, "invalid e-mail: several @"),
@@ -132,3 +141,47 @@ def test_standardise_emails_chunked_input_keeps_order():
     emails, notes = standardise_emails(values)
     assert emails.to_pylist() == ["b@x.fr", None, "a@x.fr", "b@x.fr"]
     assert notes.to_pylist() == [None, None, None, None]
+
+
+# ------------------------------------------------------------------------------------------------
+# Repairs that use the rest of the file (standardise calls repair_in_context)
+# ------------------------------------------------------------------------------------------------
+from pipelines.fields.emails import repair_in_context, standardise_emails_with_salvage  # noqa: E402
+
+
+def _repair(rows):
+    """rows: (raw e-mail, website domain, company key) -> (e-mail, note) per row."""
+    raw, websites, companies = zip(*rows)
+    emails, notes, salvage = standardise_emails_with_salvage(pa.array(raw, pa.string()))
+    fixed, fixed_notes = repair_in_context(
+        emails, notes, salvage, pa.array(websites, pa.string()), pa.array(companies, pa.string())
+    )
+    return list(zip(fixed.to_pylist(), fixed_notes.to_pylist()))
+
+
+COLLEAGUES = [("a@boulangerie-petit.fr", None, "boulangerie petit")] * 3
+
+
+def test_missing_at_before_a_domain_the_file_uses():
+    out = _repair([("jleclercq.boulangerie-petit.fr", None, "boulangerie petit"), *COLLEAGUES])
+    assert out[0] == ("jleclercq@boulangerie-petit.fr", REPAIRED)
+    # a webmail domain is known without any colleague
+    assert _repair([("i.clementorange.fr", None, None)])[0] == ("i.clement@orange.fr", REPAIRED)
+    # a website typed in the e-mail column is not an address
+    assert _repair([("www.boulangerie-petit.fr", None, None), *COLLEAGUES])[0][0] is None
+
+
+def test_forgotten_top_level_domain_from_the_rows_website():
+    out = _repair([("newton@chevallier-energies", "chevallier-energies.fr", None)])
+    assert out[0] == ("newton@chevallier-energies.fr", REPAIRED)
+    assert _repair([("newton@chevallier-energies", None, None)])[0][0] is None  # nothing says which
+
+
+def test_company_domain_typo_when_the_company_agrees():
+    rows = [("h.fink@junerrisrgoup.de", None, "junerris"), *[("x@junerrisgroup.de", None, "junerris")] * 3]
+    assert _repair(rows)[0] == ("h.fink@junerrisgroup.de", REPAIRED)
+    # same typo, but another company: two real domains one letter apart stay apart
+    rows = [("z@swb.eu", None, "swb"), *[("x@swg.eu", None, "swg")] * 5]
+    assert _repair(rows)[0] == ("z@swb.eu", None)
+    # the row's own website is evidence enough (".om" is Oman, "lumys.om" no company's domain here)
+    assert _repair([("emilie@lumys.om", "lumys.com", None)])[0] == ("emilie@lumys.com", REPAIRED)

@@ -12,9 +12,16 @@ from email_validator import EmailNotValidError, validate_email
 
 from pipelines.fields._data import load_yaml
 from pipelines.fields._domains import is_public_suffix
-from pipelines.fields._vector import ArrayLike, as_string_array, map_unique, map_unique_many
+from pipelines.fields._text import fold_py
+from pipelines.fields._vector import ArrayLike, as_string_array, map_unique, map_unique_many, map_unique_rows
 
-__all__ = ["email_domains", "qualify_emails", "standardise_emails"]
+__all__ = [
+    "email_domains",
+    "qualify_emails",
+    "repair_in_context",
+    "standardise_emails",
+    "standardise_emails_with_salvage",
+]
 
 NOTE_REPAIRED = "e-mail repaired"
 NOTE_INVALID_PREFIX = "invalid e-mail"
@@ -110,7 +117,11 @@ def _fix_domain(domain: str) -> str:
 
 _ANGLE = re.compile(r"<([^<>]*@[^<>]*)>")
 _MAILTO = re.compile(r"^mailto:", re.IGNORECASE)
-_COMMENT = re.compile(r"\([^()]*\)")
+# "(bureau)" after an address is a comment; "(jean@acme.fr)" is the address in brackets.
+_COMMENT = re.compile(r"\([^()@]*\)")
+# "jean[at]acme.fr", "jean (at) acme.fr", "jean at acme dot fr": spam-proofed addresses.
+_AT_WORD = re.compile(r"\s*(?:\[at\]|\(at\)|\{at\}|\sat\s|\s\(a\)\s)\s*", re.IGNORECASE)
+_DOT_WORD = re.compile(r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\sdot\s)\s*", re.IGNORECASE)
 _LIST_SEPARATORS = re.compile(r"[;,\s/|]+")
 _SPACES = re.compile(r"\s+")
 _MULTI_AT = re.compile(r"@{2,}")
@@ -118,8 +129,8 @@ _MULTI_DOT = re.compile(r"\.{2,}")
 _WRAPPING = " \t\"'<>[](){}.,;:"
 
 
-def _invalid(reason: str) -> tuple[None, str]:
-    return None, f"{NOTE_INVALID_PREFIX}: {reason}"
+def _invalid(reason: str, salvage: str | None = None) -> tuple[None, str, str | None]:
+    return None, f"{NOTE_INVALID_PREFIX}: {reason}", salvage
 
 
 def _short_reason(error: EmailNotValidError) -> str:
@@ -129,12 +140,16 @@ def _short_reason(error: EmailNotValidError) -> str:
     return (first[:1].lower() + first[1:])[:120]
 
 
-def _standardise_py(value: str) -> tuple[str | None, str | None]:
+def _standardise_full_py(value: str) -> tuple[str | None, str | None, str | None]:
+    """(address, note, salvage): `salvage` is the cleaned text of an invalid value, kept for the
+    repairs that need the rest of the file (a forgotten "@" or top-level domain)."""
     s = value
     angle = _ANGLE.search(s)  # "Jean Dupont <jean@acme.fr>"
     if angle:
         s = angle.group(1)
     s = _MAILTO.sub("", s.strip())
+    if "@" not in s and _AT_WORD.search(s):
+        s = _DOT_WORD.sub(".", _AT_WORD.sub("@", s, count=1))
     s = _COMMENT.sub(" ", s).strip(_WRAPPING)
     if s.count("@") > 1 and "@@" not in s:
         # Several addresses in one cell: keep the first one.
@@ -144,7 +159,7 @@ def _standardise_py(value: str) -> tuple[str | None, str | None]:
     s = _MULTI_AT.sub("@", _SPACES.sub("", s))
 
     if "@" not in s:
-        return _invalid("missing @")
+        return _invalid("missing @", _MULTI_DOT.sub(".", s.replace(",", ".")).strip(".") or None)
     if s.count("@") > 1:
         return _invalid("several @")
     local, domain = s.split("@")
@@ -157,12 +172,27 @@ def _standardise_py(value: str) -> tuple[str | None, str | None]:
         return _invalid("nothing after @")
     domain = _fix_domain(domain)
     if "." not in domain:
-        return _invalid("domain has no dot")
+        return _invalid("domain has no dot", f"{local}@{domain}")
+    if not local.isascii() and domain.isascii():
+        # "jérôme@acme.fr": the accents were typed, the mailbox almost never has them (few
+        # mail systems accept non-ASCII local parts; an internationalised domain might).
+        local = "".join(c for c in fold_py(local) if c.isascii())
     try:
         email = validate_email(f"{local}@{domain}", check_deliverability=False).normalized
     except EmailNotValidError as error:
         return _invalid(_short_reason(error))
-    return email, (None if email == value else NOTE_REPAIRED)
+    return email, (None if email == value else NOTE_REPAIRED), None
+
+
+def _standardise_py(value: str) -> tuple[str | None, str | None]:
+    email, note, _ = _standardise_full_py(value)
+    return email, note
+
+
+def _prepare(values: ArrayLike) -> pa.Array:
+    # Vectorised first so "Jean@Acme.fr " and "jean@acme.fr" share one validation.
+    arr = as_string_array(values)
+    return pc.utf8_lower(pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFC")))
 
 
 def standardise_emails(values: ArrayLike) -> tuple[pa.Array, pa.Array]:
@@ -170,11 +200,14 @@ def standardise_emails(values: ArrayLike) -> tuple[pa.Array, pa.Array]:
 
     Trimming and lower-casing alone are normalisation, not repair (note stays null).
     """
-    arr = as_string_array(values)
-    # Vectorised first so "Jean@Acme.fr " and "jean@acme.fr" share one validation.
-    arr = pc.utf8_lower(pc.utf8_trim_whitespace(pc.utf8_normalize(arr, form="NFC")))
-    email, note = map_unique_many(arr, _standardise_py, (pa.string(), pa.string()))
+    email, note = map_unique_many(_prepare(values), _standardise_py, (pa.string(), pa.string()))
     return email, note
+
+
+def standardise_emails_with_salvage(values: ArrayLike) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """Like :func:`standardise_emails`, plus the cleaned text of invalid values for
+    :func:`repair_in_context`."""
+    return map_unique_many(_prepare(values), _standardise_full_py, (pa.string(), pa.string(), pa.string()))
 
 
 def email_domains(emails: ArrayLike) -> pa.Array:
@@ -232,3 +265,146 @@ def qualify_emails(emails: ArrayLike, notes: ArrayLike | None = None) -> pa.Arra
         pc.is_null(arr), pc.starts_with(notes_arr, NOTE_INVALID_PREFIX)
     ).fill_null(False)
     return pc.if_else(rejected, pa.scalar("invalid@invalid"), result)
+
+
+# ------------------------------------------------------------------------------------------------
+# Repairs that need the rest of the file
+# ------------------------------------------------------------------------------------------------
+# A domain seen this often in the file is "known": typos of it can be recognised.
+_KNOWN_MIN_COUNT = 3
+# A typed domain seen at most this often may be a typo of a known one.
+_RARE_MAX_COUNT = 2
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Damerau-Levenshtein distance exactly 1 (insert, delete, substitute, swap adjacent)."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diffs = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diffs) == 1 or (
+            len(diffs) == 2 and diffs[1] == diffs[0] + 1 and a[diffs[0]] == b[diffs[1]] and a[diffs[1]] == b[diffs[0]]
+        )
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+class _FileDomains:
+    """What the file itself says about company domains: how often each e-mail domain is used,
+    the websites given, and which domains each company (by matching key) uses."""
+
+    def __init__(self, domains: pa.Array, websites: pa.Array, companies: pa.Array):
+        counts = pc.value_counts(domains.drop_null())
+        self.count = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist()))
+        self.websites = set(websites.drop_null().to_pylist())
+        self.by_company: dict[str, set[str]] = {}
+        for column in (domains, websites):
+            pairs = pa.table({"c": companies, "d": column}).filter(
+                pc.and_(pc.is_valid(companies), pc.is_valid(column))
+            )
+            grouped = pairs.group_by(["c", "d"]).aggregate([("d", "count")])
+            for c, d, n in zip(*(grouped.column(x).to_pylist() for x in ("c", "d", "d_count")), strict=True):
+                if column is websites or n >= 2:  # one stray address is no evidence
+                    self.by_company.setdefault(c, set()).add(d)
+        self.known = {d for d, n in self.count.items() if n >= _KNOWN_MIN_COUNT} | self.websites | _KNOWN_DOMAINS
+        self.by_label: dict[str, list[str]] = {}
+        for d in sorted(self.known, key=lambda d: -self.count.get(d, 0)):
+            self.by_label.setdefault(d.split(".", 1)[0], []).append(d)
+
+    def company_domains(self, website: str | None, company: str | None) -> list[str]:
+        """Domains this row's company is known to use, the row's own website first."""
+        out = [website] if website else []
+        out += sorted(self.by_company.get(company or "", set()) - set(out), key=lambda d: -self.count.get(d, 0))
+        return out
+
+
+def _validated(local: str, domain: str) -> str | None:
+    try:
+        return validate_email(f"{local}@{domain}", check_deliverability=False).normalized
+    except EmailNotValidError:
+        return None
+
+
+def _repair_missing_at(text: str, ctx: _FileDomains, own: list[str]) -> str | None:
+    # "i.clementorange.fr", "jleclercq.boulangeriepetit.fr": the longest known domain ending the
+    # text is the domain; what is before it is the local part.
+    candidates = set(own) | ctx.known
+    for i in range(1, len(text) - 3):
+        if text[i:] in candidates:
+            local = text[:i].rstrip(".")
+            if not local or local.startswith(("www", "http")):  # a website typed in the e-mail column
+                return None
+            return _validated(local, text[i:])
+    return None
+
+
+def _repair_no_tld(local: str, label: str, ctx: _FileDomains, own: list[str]) -> str | None:
+    # "newton@chevallierenergies": the company's own domain with that name, else the file's only one.
+    for domain in own:
+        if domain.split(".", 1)[0] == label:
+            return _validated(local, domain)
+    options = ctx.by_label.get(label, [])
+    if len(options) == 1 or (len(options) > 1 and ctx.count.get(options[0], 0) >= 3 * max(1, ctx.count.get(options[1], 0))):
+        return _validated(local, options[0])
+    return None
+
+
+def _repair_rare_domain(email: str, ctx: _FileDomains, own: list[str]) -> str | None:
+    # "h.fink@junerrisrgoup.de" one keystroke from "junerrisgroup.de", which the same company uses.
+    local, _, domain = email.rpartition("@")
+    if ctx.count.get(domain, 0) > _RARE_MAX_COUNT or domain in _KNOWN_DOMAINS or len(domain) < 6:
+        return None
+    for target in own:
+        if target != domain and _one_edit(domain, target) and (
+            target in ctx.websites or ctx.count.get(target, 0) >= max(_KNOWN_MIN_COUNT, 3 * ctx.count.get(domain, 0))
+        ):
+            return _validated(local, target)
+    return None
+
+
+def repair_in_context(
+    emails: ArrayLike,
+    notes: ArrayLike,
+    salvage: ArrayLike,
+    website_domains: ArrayLike,
+    company_keys: ArrayLike,
+) -> tuple[pa.Array, pa.Array]:
+    """Second pass over the file's addresses using what the other columns and rows say.
+
+    - a forgotten "@" ("jleclercq.boulangeriepetit.fr") or top-level domain ("jean@acme") is
+      restored when the domain is the row's website or a domain the file already uses;
+    - a typo in a company domain ("acmr.fr") is repaired when the corrected domain is the
+      row's website or used by the same company elsewhere in the file, and the typed one is rare.
+    Two different companies one letter apart are left alone: the company must agree.
+    Returns (e-mail, note) with "e-mail repaired" on what changed.
+    """
+    emails, notes = as_string_array(emails), as_string_array(notes)
+    salvage, websites = as_string_array(salvage), as_string_array(website_domains)
+    companies = as_string_array(company_keys)
+    domains = email_domains(emails)
+    ctx = _FileDomains(domains, websites, companies)
+    rare = pc.is_in(domains, value_set=pa.array([d for d, n in ctx.count.items() if n <= _RARE_MAX_COUNT], pa.string()))
+    candidate = pc.or_(pc.is_valid(salvage), rare.fill_null(False))
+    if not pc.any(candidate).as_py():
+        return emails, notes
+    idx = pc.indices_nonzero(candidate)
+    subject = pc.coalesce(emails, salvage).take(idx)
+
+    def repair(value: str, invalid: str | None, website: str | None, company: str | None) -> tuple[str | None]:
+        own = ctx.company_domains(website, company)
+        if invalid is not None:
+            if "@" not in value:
+                return (_repair_missing_at(value, ctx, own),)
+            local, _, label = value.partition("@")
+            return (_repair_no_tld(local, label, ctx, own),)
+        return (_repair_rare_domain(value, ctx, own),)
+
+    (fixed,) = map_unique_rows(
+        (subject, salvage.take(idx), websites.take(idx), companies.take(idx)), repair, (pa.string(),)
+    )
+    fixed_full = pc.replace_with_mask(pa.nulls(len(emails), pa.string()), candidate, fixed)
+    changed = pc.is_valid(fixed_full)
+    return (
+        pc.if_else(changed, fixed_full, emails),
+        pc.if_else(changed, pa.scalar(NOTE_REPAIRED), notes),
+    )
