@@ -12,6 +12,7 @@ from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
 from pipelines import golden as golden_stage
 from pipelines import linkage as linkage_stage
+from pipelines.master import strip_inferred
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.master_store import load_master, master_version, publish_master
 
@@ -134,7 +135,8 @@ def controller_master(
     store = object_store.get()
     meta = master_records.schema.metadata or {}
     model = meta.get(b"refinery.model")
-    records = master_records.replace_schema_metadata(None)
+    # Inferred and reference values stay in this upload's export, not in the master (privacy by default).
+    records = strip_inferred(master_records.replace_schema_metadata(None))
     version = publish_master(
         store,
         manifest.controller,

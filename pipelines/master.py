@@ -142,3 +142,26 @@ def unmerge(master: Master, person_id: str, decided_at: str, record_keys: list[s
     decisions = new_decisions if master.decisions is None else pa.concat_tables([master.decisions, new_decisions])
     updated = Master(records, master.next_person + len(leaving), decisions, master.model, master.state)
     return updated, sorted({person_id, *new_ids.values()})
+
+
+def strip_inferred(records: pa.Table) -> pa.Table:
+    """Records as the master keeps them: values the refinery inferred or joined from reference
+    data (per the provenance struct) are dropped, so that a later run with the least intrusive
+    settings never shows, in its golden records, data that only an earlier instruction asked for."""
+    if "provenance" not in records.column_names or not pa.types.is_struct(records.column("provenance").type):
+        return records
+    prov = records.column("provenance").combine_chunks()
+    for i in range(prov.type.num_fields):
+        name = prov.type.field(i).name
+        if name not in records.column_names or name in RECORD_META:
+            continue
+        entry = prov.field(i)
+        source = entry.field("source") if pa.types.is_struct(entry.type) else entry
+        drop = pc.fill_null(pc.is_in(source, value_set=pa.array(["inferred", "reference"])), False)
+        column = records.column(name)
+        records = records.set_column(
+            records.schema.get_field_index(name), name, pc.if_else(drop, pa.scalar(None, column.type), column)
+        )
+    if "provenance_text" in records.column_names:
+        records = records.drop_columns(["provenance_text"])
+    return records

@@ -109,3 +109,20 @@ def test_survivorship_rules():
     assert preferred["company"] == "New"
     assert complete["record_count"] == 3 and complete["source_rows"] == "1"
     assert touched_records(records, "c").num_rows == 3
+
+
+def test_master_keeps_no_inferred_or_reference_values():
+    from pipelines.master import strip_inferred
+
+    records = pa.table({
+        "record_key": ["a:1", "a:2"],
+        "civility": ["Madame", "Monsieur"],
+        "naf_code": ["62.01Z", None],
+        "provenance": pa.array([
+            {"civility": {"source": "inferred", "at": None}, "naf_code": {"source": "reference", "at": None}},
+            {"civility": {"source": "input", "at": None}, "naf_code": None},
+        ]),
+    })
+    kept = strip_inferred(records).to_pylist()
+    assert kept[0]["civility"] is None and kept[0]["naf_code"] is None  # inferred / reference: not kept
+    assert kept[1]["civility"] == "Monsieur"  # what the client sent stays
