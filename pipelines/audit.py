@@ -3,8 +3,6 @@ the review file. Built from the linkage outputs with DuckDB; values go only to t
 
 from __future__ import annotations
 
-import io
-
 import duckdb
 import pyarrow as pa
 
@@ -74,18 +72,8 @@ def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
 
 
 def to_xlsx_bytes(table: pa.Table, sheet: str) -> bytes:
-    """A plain worksheet (write-only mode keeps memory flat); formula-like cells neutralised."""
-    from openpyxl import Workbook
-
+    """The report as an .xlsx sheet, formula-like cells neutralised."""
     from pipelines.export import neutralise_formulas
+    from pipelines.xlsx import table_to_xlsx
 
-    book = Workbook(write_only=True)
-    ws = book.create_sheet(sheet)
-    ws.append(table.column_names)
-    for batch in neutralise_formulas(table).to_batches(10_000):
-        columns = [c.to_pylist() for c in batch.columns]
-        for row in zip(*columns):
-            ws.append(["" if v is None else v for v in row])
-    buf = io.BytesIO()
-    book.save(buf)
-    return buf.getvalue()
+    return table_to_xlsx(neutralise_formulas(table), sheet)
