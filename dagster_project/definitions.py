@@ -1,28 +1,70 @@
-"""The code location: assets, checks, jobs and resources, assembled explicitly.
+"""The code location: assets, checks, jobs, the upload sensor, the nightly schedules and the
+resources, assembled explicitly.
 
-Resources are chosen per environment here and nowhere else (see docs/architecture.md).
+Resources are chosen per environment here and nowhere else (see docs/architecture.md and
+docs/operations.md): REFINERY_STORAGE=local (the embedded default, a folder) or s3 (production).
 """
 
 from __future__ import annotations
 
-from dagster import AssetSelection, Definitions, define_asset_job, load_assets_from_modules
+import os
+
+from dagster import (
+    AssetSelection,
+    Definitions,
+    EnvVar,
+    define_asset_job,
+    in_process_executor,
+    load_assets_from_modules,
+)
 
 from assets import contacts, linkage
 from assets.checks import ALL_CHECKS
+from dagster_project.schedules import build_catch_up_schedule, build_maintenance_schedule, nightly_maintenance_job
+from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
 from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
 
 CONTACT_ASSETS = load_assets_from_modules([contacts, linkage])
 
 process_upload_job = define_asset_job(
-    name="process_upload",
+    name=PROCESS_UPLOAD_JOB,
     selection=AssetSelection.groups(contacts.GROUP),
     description="Carry one upload from the raw file to the exported, deduplicated list.",
+    # The stages form a chain and each one imports the heavy libraries (Splink, DuckDB, GX): a
+    # process per step would add seconds per stage and nothing could run in parallel anyway.
+    executor_def=in_process_executor,
 )
+
+# Secrets are passed as EnvVar: Dagster resolves them when a run starts and shows only the
+# variable's name in the UI. Unset ones are left to boto3's default chain (instance profile, IRSA).
+_SECRET_VARIABLES = {
+    "aws_access_key_id": "AWS_ACCESS_KEY_ID",
+    "aws_secret_access_key": "AWS_SECRET_ACCESS_KEY",
+    "aws_session_token": "AWS_SESSION_TOKEN",
+}
+
+
+def build_object_store(settings: Settings, env: dict[str, str] | None = None) -> ObjectStoreResource:
+    if settings.storage == "local":
+        return ObjectStoreResource(kind="local", local_root=str(settings.local_store))
+    env = dict(os.environ if env is None else env)
+    target = settings.s3_target
+    assert target is not None and settings.bucket  # Settings.from_env checked both
+    return ObjectStoreResource(
+        kind="s3",
+        bucket=settings.bucket,
+        region=target.region,
+        endpoint_url=target.endpoint_url,
+        sse=settings.s3_sse,
+        kms_key_id=settings.s3_kms_key_id,
+        extra_eu_endpoints=list(settings.s3_extra_eu_endpoints),
+        **{field: EnvVar(name) for field, name in _SECRET_VARIABLES.items() if env.get(name)},
+    )
 
 
 def build_resources(settings: Settings) -> dict:
-    store = ObjectStoreResource(kind=settings.storage, local_root=str(settings.local_store))
+    store = build_object_store(settings)
     return {
         "object_store": store,
         "io_manager": UploadParquetIOManager(object_store=store),
@@ -36,7 +78,12 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     return Definitions(
         assets=CONTACT_ASSETS,
         asset_checks=ALL_CHECKS,
-        jobs=[process_upload_job],
+        jobs=[process_upload_job, nightly_maintenance_job],
+        sensors=[build_upload_sensor(settings)],
+        schedules=[
+            build_catch_up_schedule(settings),
+            build_maintenance_schedule(settings),
+        ],
         resources=build_resources(settings),
     )
 

@@ -6,11 +6,19 @@ import sys
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-from dagster import ConfigurableIOManager, ConfigurableResource, InputContext, OutputContext, ResourceDependency
+from dagster import (
+    ConfigurableIOManager,
+    ConfigurableResource,
+    EnvVar,
+    InitResourceContext,
+    InputContext,
+    OutputContext,
+    ResourceDependency,
+)
 
 from resources.layout import work_key
 from resources.object_store import LocalObjectStore, ObjectStore
@@ -18,22 +26,65 @@ from resources.uploads import UploadManifest
 
 
 class ObjectStoreResource(ConfigurableResource):
-    """Where uploads, working files and exports live. `kind` is 'local' (a folder) for now."""
+    """Where uploads, working files and exports live: `kind` 'local' (a folder, the embedded
+    default) or 's3' (a bucket in an EU region or at an allowed EU endpoint, over TLS).
+
+    Secrets (access keys) are given as EnvVar by dagster_project/definitions.py, so the UI and
+    the run config show the variable's name, never its value. Without keys boto3 uses its
+    default chain (instance profile, IRSA, AWS_* variables).
+    """
 
     kind: str = "local"
     local_root: str = ".refinery/store"
+    bucket: str = ""
+    region: Optional[str] = None  # AWS_REGION as configured; None = eu-west-1 or the endpoint's own
+    endpoint_url: Optional[str] = None
+    sse: str = "AES256"
+    kms_key_id: Optional[str] = None
+    extra_eu_endpoints: list[str] = []
+    aws_access_key_id: Optional[str] = None
+    aws_secret_access_key: Optional[str] = None
+    aws_session_token: Optional[str] = None
 
     @cached_property
     def _store(self) -> ObjectStore:
-        if self.kind != "local":
-            raise ValueError(f"unknown object store kind {self.kind!r} (expected 'local')")
-        return LocalObjectStore(self.local_root)
+        if self.kind == "local":
+            return LocalObjectStore(self.local_root)
+        if self.kind == "s3":
+            # Imported here: boto3 is not needed by the embedded default.
+            from resources.s3_store import S3ObjectStore
+            from resources.s3_target import check_s3_target
+
+            target = check_s3_target(self.region, self.endpoint_url, tuple(self.extra_eu_endpoints))
+            credentials = {
+                "aws_access_key_id": _resolved(self.aws_access_key_id),
+                "aws_secret_access_key": _resolved(self.aws_secret_access_key),
+                "aws_session_token": _resolved(self.aws_session_token),
+            }
+            return S3ObjectStore(self.bucket, target, sse=self.sse, kms_key_id=self.kms_key_id, credentials=credentials)
+        raise ValueError(f"unknown object store kind {self.kind!r} (expected 'local' or 's3')")
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        # Build the store when the run starts, so a refused location fails the run at once with
+        # its own message instead of in the middle of a stage.
+        self._store  # noqa: B018
 
     def get(self) -> ObjectStore:
         return self._store
 
     def manifest(self, upload_id: str) -> UploadManifest:
         return UploadManifest.load(self._store, upload_id)
+
+    def read_upload(self, manifest: UploadManifest) -> bytes:
+        """The upload's file as registered (the pinned version in a versioned bucket)."""
+        return manifest.read_source(self._store)
+
+
+def _resolved(value: Optional[str]) -> Optional[str]:
+    """An EnvVar used outside a Dagster run (the CLI, tests) is still only the variable's name."""
+    if isinstance(value, EnvVar):
+        return value.get_value()
+    return value or None
 
 
 class UploadParquetIOManager(ConfigurableIOManager):

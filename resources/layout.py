@@ -1,20 +1,35 @@
-"""The bucket layout, in one place (documented in docs/architecture.md).
+"""The bucket layout, in one place (documented in docs/architecture.md and docs/operations.md).
 
 uploads/<controller>/<client's own file name>      files the client drops (the only keys we do not name)
 manifests/<upload_id>.json                          which controller and object an upload came from
 work/<controller>/<upload_id>/<asset>.parquet       intermediate stage outputs
 exports/<controller>/<upload_id>/<file>             what the client gets back
 controllers/<controller>/...                        per-controller settings and master data
+state/upload-sensor/ledger-<generation>.json        the upload sensor's ledger (digests only, nothing personal)
 
 Keys the pipeline creates hold only controller codes, opaque upload ids and fixed names.
+Everything of one controller is under a prefix naming it (or in a manifest naming it), so
+access policies and deletion can work per controller.
 """
 
 from __future__ import annotations
 
 import re
+from pathlib import PurePosixPath
 
 CONTROLLER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 UPLOAD_ID_RE = re.compile(r"^up-[0-9]{8}t[0-9]{6}-[0-9a-f]{8}$")
+
+UPLOADS_PREFIX = "uploads/"
+MANIFESTS_PREFIX = "manifests/"
+WORK_PREFIX = "work/"
+EXPORTS_PREFIX = "exports/"
+CONTROLLERS_PREFIX = "controllers/"
+STATE_PREFIX = "state/"
+SENSOR_STATE_PREFIX = f"{STATE_PREFIX}upload-sensor/"
+# What the reader understands (pipelines/reader.py sniffs the content; the suffix only filters
+# out what clients drop by mistake: PDFs, archives, screenshots).
+CONTACT_FILE_SUFFIXES = (".csv", ".txt", ".tsv", ".xlsx", ".xls")
 
 
 def check_controller(controller: str) -> str:
@@ -49,3 +64,33 @@ def export_prefix(controller: str, upload_id: str) -> str:
 
 def controller_prefix(controller: str) -> str:
     return f"controllers/{check_controller(controller)}/"
+
+
+def sensor_ledger_key(generation: int) -> str:
+    return f"{SENSOR_STATE_PREFIX}ledger-{generation:012d}.json"
+
+
+def sensor_ledger_generation(key: str) -> int | None:
+    """The generation of a ledger key, None for anything else under the sensor's prefix."""
+    match = re.match(rf"^{re.escape(SENSOR_STATE_PREFIX)}ledger-([0-9]{{12}})\.json$", key)
+    return int(match.group(1)) if match else None
+
+
+def upload_controller(key: str) -> str | None:
+    """The controller of an object under uploads/<controller>/..., None if the prefix is not one."""
+    if not key.startswith(UPLOADS_PREFIX):
+        return None
+    parts = key[len(UPLOADS_PREFIX) :].split("/", 1)
+    if len(parts) != 2 or not parts[1]:
+        return None
+    return parts[0] if CONTROLLER_RE.match(parts[0]) else None
+
+
+def is_contact_file_name(key: str) -> bool:
+    return PurePosixPath(key).suffix.lower() in CONTACT_FILE_SUFFIXES
+
+
+def is_pipeline_placed_upload(key: str) -> bool:
+    """`refinery run` copies its file to uploads/<controller>/<upload_id>.<ext> and registers it
+    itself; the upload sensor leaves those alone so that nothing is processed twice."""
+    return bool(UPLOAD_ID_RE.match(PurePosixPath(key).stem))
