@@ -22,6 +22,9 @@ from dagster import (
 from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
 from pipelines import audit as audit_stage
+from pipelines import dsr
+from pipelines import retention
+from pipelines.instructions import InstructionRefused, authorise_run, tag_run
 from pipelines import enrich as enrich_stage
 from pipelines import export as export_stage
 from pipelines import golden as golden_stage
@@ -34,10 +37,19 @@ from pipelines import email_patterns_store
 from pipelines.fields.company_reference import ReferenceFileError
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.verification import verifier_from_settings
+from resources.instruction_log import RecordsDB
+from resources.keys import KeyStore
 from resources.layout import export_prefix
 
 GROUP = "contacts"
 PURPOSE = "clean, correct, enrich and deduplicate the controller's contact list (DPA III.1)"
+
+
+def _without_client_headers(table: pa.Table, info) -> pa.Table:
+    client = set(export_stage.output_header_names(info).values())
+    return table.rename_columns(
+        [f"input_column_{i}" if name in client else name for i, name in enumerate(table.column_names)]
+    )
 
 
 def _report(progress: ProgressResource, name: str, rows: int, seconds: float, detail: str = "") -> None:
@@ -55,15 +67,27 @@ def raw_upload(
 ) -> Output[pa.Table]:
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
-    try:
-        data = object_store.get().get_bytes(manifest.source_key)
-    except KeyError:
-        raise Failure(description=f"upload {manifest.upload_id}: its source object is missing") from None
-    try:
-        table = parse_contact_bytes(data)
-    except InputFileError as exc:
-        # The message names the problem, never a value from the file.
-        raise Failure(description=f"upload {manifest.upload_id} cannot be read: {exc}") from None
+    # Only on a documented instruction of the controller (DPA III.2): refused otherwise.
+    with RecordsDB.from_env() as db:
+        try:
+            instruction, manifest = authorise_run(
+                db, object_store.get(), manifest, run_id=context.run_id, run_tags=context.run.tags
+            )
+        except InstructionRefused as exc:
+            raise Failure(description=str(exc)) from None
+        tag_run(context.instance, context.run_id, instruction)
+        try:
+            data = object_store.get().get_bytes(manifest.source_key)
+        except KeyError:
+            raise Failure(description=f"upload {manifest.upload_id}: its source object is missing") from None
+        try:
+            table = parse_contact_bytes(data)
+        except InputFileError as exc:
+            # The message names the problem, never a value from the file.
+            raise Failure(description=f"upload {manifest.upload_id} cannot be read: {exc}") from None
+        # People who objected, asked for erasure or restriction are screened before anything is stored.
+        screened = dsr.screen_upload(table, manifest.controller, db, KeyStore.from_env())
+        table = screened.table
     info = source_info(table)
     seconds = time.perf_counter() - started
     _report(progress, "raw_upload", table.num_rows, seconds, f"{info.format}, {info.encoding or '-'}")
@@ -79,6 +103,8 @@ def raw_upload(
             recognised_fields=MetadataValue.json({f: f"src_{i}" for f, i in info.fields.items()}),
             controller=manifest.controller,
             bytes=len(data),
+            instruction_id=instruction.id,
+            rows_screened=screened.count,
         ),
     )
 
@@ -95,6 +121,7 @@ def validate_rows(context: AssetExecutionContext, raw_upload: pa.Table, progress
     started = time.perf_counter()
     info = source_info(raw_upload)
     validated, quarantined = split_rows(raw_upload, info)
+    validated, quarantined = dsr.quarantine_screened(raw_upload, validated, quarantined)
     seconds = time.perf_counter() - started
     lineage = {
         f: {"raw_upload": [f"src_{info.fields[f]}"]} for f in CANONICAL_FIELDS if f in info.fields
@@ -239,11 +266,16 @@ def contact_export(
     for name, data in files.items():
         store.put_bytes(prefix + name, data)
     store.put_bytes(prefix + "summary.json", json.dumps(summary, indent=2).encode("utf-8"))
+    # The first complete export starts the retention clock; a re-run does not move it.
+    with RecordsDB.from_env() as db:
+        retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
     seconds = time.perf_counter() - started
     _report(progress, "contact_export", contacts.num_rows, seconds, f"{golden.num_rows:,} golden records")
     return Output(
         None,
-        metadata=table_metadata(contacts, seconds)
+        # The client's own headers may be anything, personal data included: the published schema
+        # names those columns by position only.
+        metadata=table_metadata(_without_client_headers(contacts, info), seconds)
         | {
             "export_prefix": prefix,
             "rows_in": summary["rows_in"],

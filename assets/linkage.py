@@ -14,6 +14,7 @@ from pipelines import golden as golden_stage
 from pipelines import linkage as linkage_stage
 from pipelines.master import strip_inferred
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
+from resources.layout import work_key
 from resources.master_store import load_master, master_version, publish_master
 
 GROUP = "contacts"
@@ -147,6 +148,9 @@ def controller_master(
         read_version=int(meta.get(b"refinery.read_version", b"0")),
         last_upload=manifest.upload_id,
     )
+    # The published master is the copy of record: the run's working copy would make storage
+    # grow with every upload (each holds every earlier record) and slow every deletion.
+    store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
     seconds = time.perf_counter() - started
     progress.reporter().stage("controller_master", records.num_rows, seconds, f"version {version}")
     return Output(None, metadata=table_metadata(records, seconds, master_version=version))

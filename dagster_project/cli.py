@@ -104,11 +104,26 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     except controller_settings.SettingsError as exc:
         return _fail(str(exc))
+    # `refinery run` is itself the controller's instruction (DPA III.2): recorded, or refused
+    # (for instance after the end of the contract) before anything is uploaded.
+    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused, authorise_cli_run
+    from resources.instruction_log import RecordsDB, RecordsError
+
+    run_options = {"keep_input_format": bool(args.keep_input_format), "origin": "cli"}
+    try:
+        stored, stored_sources = controller_settings.resolve(store, controller)
+        with RecordsDB.from_env() as db:
+            instruction = authorise_cli_run(
+                db, controller, run_settings.to_dict(), sources, run_options,
+                stored_settings=stored.to_dict(), stored_sources=stored_sources, actor=os.environ.get("USER"),
+            )
+    except (InstructionRefused, RecordsError, controller_settings.SettingsError) as exc:
+        return _fail(str(exc), code=1)
     upload_id = new_upload_id()
     source_key = f"uploads/{controller}/{upload_id}{path.suffix.lower()}"
     store.put_file(source_key, path)
     options = controller_settings.record(
-        {"keep_input_format": bool(args.keep_input_format), "origin": "cli"}, run_settings, sources
+        {**run_options, "instruction_id": instruction.id}, run_settings, sources
     )
     manifest = UploadManifest(
         upload_id=upload_id,
@@ -131,7 +146,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             resources=resources,
             raise_on_error=False,
             run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            tags={"refinery/origin": "cli", "refinery/controller": controller},
+            tags={"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id},
         )
     if not result.success:
         return _fail(f"{path}: {_step_failure_message(result)}", code=1)
@@ -191,6 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dagster_project import cli_master
 
     cli_master.add_parser(sub)
+    from dagster_project import cli_gdpr
+
+    cli_gdpr.add_parsers(sub)
     return parser
 
 

@@ -20,6 +20,7 @@ from dagster import (
 
 from assets import contacts, linkage
 from assets.checks import ALL_CHECKS
+from assets.gdpr import GDPR_ASSETS, build_gdpr_schedule, gdpr_nightly_job
 from dagster_project.schedules import build_catch_up_schedule, build_maintenance_schedule, nightly_maintenance_job
 from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
@@ -76,13 +77,15 @@ def build_resources(settings: Settings) -> dict:
 def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or Settings.from_env()
     return Definitions(
-        assets=CONTACT_ASSETS,
+        # GDPR assets (retention sweep, processing register) are not per upload: never in CONTACT_ASSETS.
+        assets=[*CONTACT_ASSETS, *GDPR_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[process_upload_job, nightly_maintenance_job],
+        jobs=[process_upload_job, nightly_maintenance_job, gdpr_nightly_job],
         sensors=[build_upload_sensor(settings)],
         schedules=[
             build_catch_up_schedule(settings),
             build_maintenance_schedule(settings),
+            build_gdpr_schedule(settings.production),
         ],
         resources=build_resources(settings),
     )

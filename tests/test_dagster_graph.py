@@ -29,13 +29,15 @@ EXPECTED_ASSETS = {
     "controller_master",
 }
 # Values that must never leave the data files.
-CANARIES = ["Zéphyrine", "Canarywood", "zephyrine.canarywood@canary-corp.fr", "+33 6 98 76 54 32", "Canary Corp"]
+CANARIES = ["Zéphyrine", "Canarywood", "zephyrine.canarywood@canary-corp.fr", "+33 6 98 76 54 32", "Canary Corp",
+            # the client's own column headers may be personal too: never in the event log
+            "Notes internes", "Propriétaire"]
 
 
 def test_definitions_load_with_the_whole_graph():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == EXPECTED_ASSETS
+    assert keys == EXPECTED_ASSETS | {"retention_sweep", "processing_register"}
     assert defs.resolve_job_def("process_upload") is not None
     checks = {k.name for k in graph.asset_check_keys}
     assert {"raw_upload_expectations", "validated_rows_expectations", "standardised_expectations"} <= checks
@@ -102,6 +104,8 @@ def test_materialise_one_upload_on_postgres_instance(tmp_path, postgres_instance
     store = LocalObjectStore(settings.local_store)
     upload_id = new_upload_id()
     store.put_bytes(f"uploads/acme/{upload_id}.csv", data)
+    # The controller's standing instruction: without it the run is refused (next test).
+    store.put_bytes("controllers/acme/settings.yaml", b"language: fr\n")
     UploadManifest(upload_id, "acme", f"uploads/acme/{upload_id}.csv", "2026-11-26T00:00:00Z").save(store)
     instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
 
@@ -142,3 +146,21 @@ def test_materialise_one_upload_on_postgres_instance(tmp_path, postgres_instance
     assert upload_id in text  # the dump really holds this run
     for value in CANARIES:
         assert value not in text, f"personal data in the Dagster database: {value!r}"
+
+
+def test_a_run_without_an_instruction_is_refused(tmp_path, postgres_instance):
+    instance, _ = postgres_instance
+    settings = Settings.from_env({"REFINERY_LOCAL_STORE": str(tmp_path / "store")})
+    store = LocalObjectStore(settings.local_store)
+    upload_id = new_upload_id()
+    store.put_bytes(f"uploads/nobody/{upload_id}.csv", b"Email\na@b.fr\n")
+    UploadManifest(upload_id, "nobody", f"uploads/nobody/{upload_id}.csv", "2026-11-26T00:00:00Z").save(store)
+    instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+    result = materialize(
+        [*CONTACT_ASSETS, *ALL_CHECKS], partition_key=upload_id, instance=instance,
+        resources=build_resources(settings), raise_on_error=False,
+    )
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure)
+    assert "no recorded instruction" in failure.step_failure_data.user_failure_data.description
+    assert not store.exists(f"exports/nobody/{upload_id}/contacts.csv")
