@@ -220,5 +220,16 @@ def main(argv: list[str] | None = None) -> int:
     return args.func(args)
 
 
+def run() -> None:
+    """Console-script entry point. Exits without interpreter teardown: all files are written and
+    published by then, and Arrow's and DuckDB's native thread pools can abort the process at
+    teardown under load ("terminate called without an active exception"), turning a finished
+    run into a crash."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
