@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.markdown import replace_section
+
 import numpy as np
 import pandas as pd
 import pyarrow as pa
@@ -464,19 +466,6 @@ def render(r: dict, argv_text: str) -> str:
     return "\n".join(out) + "\n"
 
 
-def replace_section(md_path: Path, section: str) -> None:
-    text = md_path.read_text("utf-8") if md_path.exists() else "# Benchmarks\n\n"
-    begin_at = text.find("<!-- bench_enrichment:begin")
-    end_at = text.find(END)
-    if begin_at >= 0 and end_at > begin_at:
-        text = text[:begin_at] + section + text[end_at + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = md_path.with_suffix(".md.tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(md_path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_enrichment", description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=100_000)
@@ -491,7 +480,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results, argv_text.strip())
     print(section)
     if not args.no_markdown:
-        replace_section(BENCHMARKS_MD, section)
+        replace_section(section, BEGIN.split(' (')[0], END, BENCHMARKS_MD)
     return 0
 
 

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from bench.bench_pipeline import machine_info
+from bench.markdown import replace_section
 from bench.scoring import score_clusters
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,19 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     section = "\n".join(lines)
     print(section)
     if not args.no_markdown:
-        _replace_section(REPO / "BENCHMARKS.md", section)
+        replace_section(section, BEGIN, END)
     return 0
-
-
-def _replace_section(md: Path, section: str) -> None:
-    """Replace this script's section of BENCHMARKS.md (between its markers), keep the others."""
-    text = md.read_text("utf-8") if md.exists() else "# Benchmarks\n"
-    start, end = text.find(BEGIN), text.find(END)
-    if start >= 0 and end > start:
-        text = text[:start] + section + text[end + len(END):]
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    md.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ import pandas as pd
 
 from bench.baselines import BaselineResult, run_in_child, run_measured
 from bench.generator import generate, write_file
+from bench.markdown import replace_section
 from bench.scoring import ClusterScores, error_pairs, score_clusters
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -516,19 +517,6 @@ def render_section(runs: list[SizeRun], machine: dict[str, str], argv_text: str)
     return "\n".join(out) + "\n"
 
 
-def replace_section(md_path: Path, section: str) -> None:
-    text = md_path.read_text("utf-8") if md_path.exists() else "# Benchmarks\n\n"
-    begin_at = text.find("<!-- bench_pipeline:begin")
-    end_at = text.find(END)
-    if begin_at >= 0 and end_at > begin_at:
-        text = text[:begin_at] + section + text[end_at + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = md_path.with_suffix(".md.tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(md_path)
-
-
 def print_run(run: SizeRun) -> None:
     print()
     print(f"== {run.rows:,} rows ==")
@@ -589,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_markdown:
         argv_text = "python -m bench.bench_pipeline --sizes " + ",".join(map(str, sizes)) + f" --seed {args.seed}"
-        replace_section(BENCHMARKS_MD, render_section(runs, machine, argv_text))
+        replace_section(render_section(runs, machine, argv_text), BEGIN.split(' (')[0], END, BENCHMARKS_MD)
         print(f"\nwrote {BENCHMARKS_MD.relative_to(ROOT)} and {results.relative_to(ROOT)}", file=sys.stderr)
     return 0
 

@@ -35,6 +35,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.markdown import replace_section
+
 import boto3
 
 from dagster_project.upload_scan import list_uploads, run_tick
@@ -367,18 +369,6 @@ def render(ticks: list[TickBench], e2e: E2EBench | None, argv: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def replace_section(section: str) -> None:
-    text = BENCHMARKS_MD.read_text("utf-8") if BENCHMARKS_MD.exists() else "# Benchmarks\n\n"
-    begin_at, end_at = text.find(BEGIN), text.find(END)
-    if begin_at >= 0 and end_at > begin_at:
-        text = text[:begin_at] + section + text[end_at + len(END):].lstrip("\n")
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = BENCHMARKS_MD.with_suffix(".md.tmp")
-    tmp.write_text(text, "utf-8")
-    tmp.replace(BENCHMARKS_MD)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--objects", type=int, default=10_000)
@@ -415,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     section = render(results, e2e, argv_text)
     print(section)
     if not args.no_markdown:
-        replace_section(section)
+        replace_section(section, BEGIN, END, BENCHMARKS_MD)
     ok = all(t.missed == 0 and t.repeated == 0 and max(t.steady_tick_s + t.new_tick_s + [t.first_tick_s]) < TARGET_TICK_S for t in results)
     if e2e is not None:
         ok = ok and e2e.upload_to_export_s < TARGET_E2E_S and e2e.status == "SUCCESS"

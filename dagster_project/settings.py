@@ -8,7 +8,7 @@ start-up with a message saying which variable is wrong, before any data moves.
 
 from __future__ import annotations
 
-import ipaddress
+from resources.hosts import is_local_host
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,12 +92,7 @@ def _check_postgres_tls(env: dict[str, str]) -> None:
 
 
 def _is_local_host(host: str) -> bool:
-    if host == "localhost" or host.startswith("/"):  # a Unix socket directory is local too
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_local_host(host, unix_socket_dir=True)  # a Unix socket directory is local too
 
 
 def _positive_int(env: dict[str, str], name: str, default: int) -> int:

@@ -19,7 +19,7 @@ required, not opportunistic: a relay that does not offer it is refused. Nothing 
 
 from __future__ import annotations
 
-import ipaddress
+from resources.hosts import is_local_host
 import os
 import smtplib
 import ssl
@@ -37,12 +37,7 @@ class MailerError(RuntimeError):
 
 
 def _is_local(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_local_host(host)
 
 
 @dataclass(frozen=True)

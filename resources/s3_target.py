@@ -15,7 +15,7 @@ adequacy decisions, but they are not in the EU and the agreement names EU sub-pr
 
 from __future__ import annotations
 
-import ipaddress
+from resources.hosts import is_local_host
 import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -75,12 +75,7 @@ def check_bucket(bucket: str) -> str:
 
 
 def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return is_local_host(host)
 
 
 def _allowed_regions() -> str:
