@@ -77,7 +77,8 @@ def raw_upload(
             raise Failure(description=str(exc)) from None
         tag_run(context.instance, context.run_id, instruction)
         try:
-            data = object_store.get().get_bytes(manifest.source_key)
+            # The exact version the sensor registered: a re-upload meanwhile is another upload.
+            data = object_store.read_upload(manifest)
         except KeyError:
             raise Failure(description=f"upload {manifest.upload_id}: its source object is missing") from None
         try:

@@ -67,7 +67,6 @@ def _step_failure_message(result) -> str:
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.settings import Settings
     from resources.layout import check_controller
-    from resources.object_store import LocalObjectStore
 
     path = Path(args.file)
     if not path.is_file():
@@ -87,7 +86,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from assets.uploads import uploads_partitions
     from resources.uploads import UploadManifest, new_upload_id
 
-    store = LocalObjectStore(settings.local_store)
+    # The store the pipeline reads: a local folder, or the production bucket with REFINERY_STORAGE=s3.
+    from dagster_project.definitions import build_object_store
+
+    store = build_object_store(settings).get()
     from pipelines import controller_settings
 
     # The controller's instruction for this run: stored settings, --settings, flags. Checked

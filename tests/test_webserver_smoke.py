@@ -62,6 +62,21 @@ def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
+def _wait_for_grpc(port: int, proc: subprocess.Popen, log: Path) -> None:
+    """Until the code server answers its health check (as an orchestrator's readiness probe would)."""
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, log.read_text()[-3000:]
+        check = subprocess.run(
+            [str(Path(sys.executable).parent / "dagster"), "api", "grpc-health-check", "-p", str(port), "-h", "127.0.0.1"],
+            capture_output=True, timeout=60,
+        )
+        if check.returncode == 0:
+            return
+        assert time.monotonic() < deadline, "the code server did not become healthy: " + log.read_text()[-2000:]
+        time.sleep(1)
+
+
 @pytest.mark.parametrize("topology", ["workspace", "code-server"])
 def test_webserver_serves_the_asset_graph_and_the_sensor(tmp_path, topology):
     home = dagster_home_with(tmp_path, "dagster.local.yaml")
@@ -77,6 +92,7 @@ def test_webserver_serves_the_asset_graph_and_the_sensor(tmp_path, topology):
             ["dagster", "code-server", "start", "-h", "127.0.0.1", "-p", str(grpc_port), "-m", "dagster_project.definitions",
              "-a", "defs", "--location-name", "contact-refinery"], env, tmp_path / "code-server.log",
         ))
+        _wait_for_grpc(grpc_port, started[0], tmp_path / "code-server.log")
         config = yaml.safe_load((REPO / "deploy" / "workspace.yaml").read_text())
         config["load_from"][0]["grpc_server"].update(host="127.0.0.1", port=grpc_port)
         workspace = str(tmp_path / "workspace.yaml")
@@ -86,17 +102,19 @@ def test_webserver_serves_the_asset_graph_and_the_sensor(tmp_path, topology):
     server = _start(["dagster-webserver", "-w", workspace, "-h", "127.0.0.1", "-p", str(port)], env, log)
     started.append(server)
     try:
-        deadline = time.monotonic() + 90
-        data = None
+        deadline = time.monotonic() + 120
+        data, last = None, None
         while data is None:
             assert server.poll() is None, log.read_text()[-3000:]
-            assert time.monotonic() < deadline, "the webserver did not answer within 90 s: " + log.read_text()[-2000:]
+            if time.monotonic() > deadline:
+                logs = "".join(p.read_text()[-1500:] for p in sorted(tmp_path.glob("*.log")))
+                raise AssertionError(f"the webserver did not list the code location within 120 s: {last}\n{logs}")
             try:
-                answer = _graphql(port, QUERY)
-                nodes = answer["data"]["repositoriesOrError"].get("nodes")
+                last = _graphql(port, QUERY)
+                nodes = last["data"]["repositoriesOrError"].get("nodes")
                 if nodes:  # the code location has loaded
-                    data = answer["data"]
-            except (urllib.error.URLError, ConnectionError, KeyError):
+                    data = last["data"]
+            except (urllib.error.URLError, ConnectionError, KeyError, TypeError):
                 pass
             time.sleep(0.5)
     finally:
