@@ -37,7 +37,8 @@ WITH pairs AS (
             l.company_key <> r.company_key
             AND coalesce(l.company_domain <> r.company_domain, TRUE),
             FALSE
-        ) AS other_company
+        ) AS other_company,
+        coalesce(l.company_key = r.company_key OR l.company_domain = r.company_domain, FALSE) AS same_company
     FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.uid = p.uid_l
     JOIN contacts AS r ON r.uid = p.uid_r
@@ -72,6 +73,9 @@ SELECT
     (
         same_email OR same_linkedin OR same_mobile
         -- names alone are evidence only inside one company: namesakes abound across a large file
-        OR ((swapped OR (first_agree AND last_agree)) AND NOT other_company)
+        OR (first_agree AND last_agree AND NOT other_company)
+        -- swapped columns only where both rows name that company: "Thomas Martin" and
+        -- "Martin Thomas" are two common French names as well as one typing slip
+        OR (swapped AND same_company)
     ) AS evidence
 FROM judged
