@@ -15,6 +15,7 @@ import argparse
 import json
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -72,10 +73,20 @@ seconds = time.perf_counter() - t
 pq.write_table(table, out)
 print(json.dumps({{"seconds": seconds, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, **extra}}))
 """
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=3600)
-    if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    # Through the measuring launcher of bench/baselines.py: ru_maxrss survives fork and exec on
+    # Linux, so a child started directly would report at least this process's own peak.
+    from bench.baselines import run_measured
+
+    with tempfile.TemporaryFile(mode="w+") as out_f, tempfile.TemporaryFile(mode="w+") as err_f:
+        code_, _wall, peak = run_measured([sys.executable, "-c", code], cwd=REPO, stdout=out_f, stderr=err_f)
+        out_f.seek(0)
+        err_f.seek(0)
+        stdout, stderr = out_f.read(), err_f.read()
+    if code_ != 0:
+        return {"error": stderr.strip().splitlines()[-1] if stderr.strip() else "failed"}
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["peak_rss_mib"] = peak / 2**20
+    return result
 
 
 def blocking_analysis(enriched: Path, truth: Path) -> list[dict]:
