@@ -317,23 +317,11 @@ def run(rows: int, seed: int, log=print) -> dict:
 
 
 def machine_info() -> dict:
-    def first(path: str, key: str) -> str | None:
-        try:
-            for line in Path(path).read_text().splitlines():
-                if line.startswith(key):
-                    return line.split(":", 1)[1].strip()
-        except OSError:
-            return None
-        return None
+    """bench_pipeline's description of the machine, plus the load average at the time."""
+    from bench.bench_pipeline import load_average
+    from bench.bench_pipeline import machine_info as shared
 
-    return {
-        "cpu": first("/proc/cpuinfo", "model name") or platform.processor() or "?",
-        "cpus": str(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()),
-        "python": platform.python_version(),
-        "pyarrow": pa.__version__,
-        "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        "load": " ".join(Path("/proc/loadavg").read_text().split()[:3]) if Path("/proc/loadavg").exists() else "?",
-    }
+    return {**shared(), "load": load_average()}
 
 
 def _pct(x: float | None) -> str:
@@ -352,7 +340,7 @@ def render(r: dict, argv_text: str) -> str:
         f"`{argv_text}` — {r['rows']:,} generated rows (profile `{PROFILE}`, French Excel export), "
         f"{r['validated_rows']:,} past validation. Truth columns of `bench/generator.py`: `true_gender`, "
         "`true_name_origin`, `true_email` + `email_corruption`, `true_pro_email`, `true_phone_e164` + `phone_format`. "
-        f"Machine: {m['cpu']}, {m['cpus']} CPUs, Python {m['python']}, pyarrow {m['pyarrow']}, {m['date']}, "
+        f"Machine: {m['cpu']}, CPUs {m['cpus']}, Python {m['python']}, pyarrow {m['pyarrow']}, {m['date']}, "
         f"load average {m['load']}. Single runs in one process, after a warm-up on 500 rows.",
         "",
         "### Against the targets",
