@@ -22,11 +22,8 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
-import datetime as dt
 import io
 import json
-import os
-import platform
 import socket
 import sys
 import tempfile
