@@ -39,6 +39,11 @@ def check_rules(rules: dict[str, str] | None) -> dict[str, str]:
     return {f: rules.get(f, "most_complete") for f in GOLDEN_FIELDS}
 
 
+def _completeness() -> str:
+    """The completeness score (sql/completeness.sql) without its comment lines."""
+    return "\n".join(line for line in load_sql("completeness").splitlines() if not line.startswith("--"))
+
+
 def _sql_literal(value: str | None) -> str:
     return "NULL" if value is None else "'" + value.replace("'", "''") + "'"
 
@@ -60,6 +65,7 @@ def golden_sql(upload_id: str, rules: dict[str, str] | None = None, preferred_so
         .replace("$frequency_columns", "".join(freq_cols))
         .replace("$preferred_source", _sql_literal(preferred_source))
         .replace("$upload_id", _sql_literal(upload_id))
+        .replace("$completeness", _completeness())
     )
 
 
@@ -96,16 +102,12 @@ def master_flags(linked: pa.Table) -> pa.Array:
         return con.sql(
             """
             WITH s AS (
-                SELECT row_number, person_id,
-                       (first_name IS NOT NULL)::INT + (last_name IS NOT NULL)::INT + (email IS NOT NULL)::INT
-                       + (phone_e164 IS NOT NULL)::INT + (company IS NOT NULL)::INT + (website IS NOT NULL)::INT
-                       + (linkedin_url IS NOT NULL)::INT + (job_title IS NOT NULL)::INT + (country IS NOT NULL)::INT
-                       + (civility IS NOT NULL)::INT AS completeness
+                SELECT row_number, person_id, $completeness AS completeness
                 FROM linked
             )
             SELECT row_number() OVER (PARTITION BY person_id ORDER BY completeness DESC, row_number) = 1 AS is_master
             FROM s ORDER BY row_number
-            """
+            """.replace("$completeness", _completeness())
         ).to_arrow_table().column("is_master").combine_chunks()
     finally:
         con.close()

@@ -11,10 +11,7 @@
 WITH scored AS (
     SELECT
         *,
-        (first_name IS NOT NULL)::INT + (last_name IS NOT NULL)::INT + (email IS NOT NULL)::INT
-        + (phone_e164 IS NOT NULL)::INT + (company IS NOT NULL)::INT + (website IS NOT NULL)::INT
-        + (linkedin_url IS NOT NULL)::INT + (job_title IS NOT NULL)::INT + (country IS NOT NULL)::INT
-        + (civility IS NOT NULL)::INT AS completeness
+        $completeness AS completeness
     FROM records
 ),
 ranked AS (
