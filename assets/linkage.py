@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, asset, multi_asset
 
+from assets.contacts import GROUP  # one group: the process_upload job selects it
 from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
 from pipelines import golden as golden_stage
@@ -17,7 +18,6 @@ from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.layout import work_key
 from resources.master_store import load_master, master_version, publish_master
 
-GROUP = "contacts"
 
 
 @multi_asset(

@@ -266,8 +266,3 @@ def _labels_sql(model: dict[str, Any]) -> str:
             f"ELSE '{name}: ' || {level} || ' (' || printf('%+.1f', p.mw_{name}) || ')' END"
         )
     return "concat_ws('; ', " + ", ".join(parts) + ")"
-
-
-def save_model(linker: Any) -> dict[str, Any]:
-    """The trained model as a settings dict (for pipelines/data/linkage_model.json)."""
-    return linker.misc.save_model_to_json()
