@@ -211,6 +211,9 @@ def build_parser() -> argparse.ArgumentParser:
     from dagster_project import cli_gdpr
 
     cli_gdpr.add_parsers(sub)
+    from dagster_project import cli_mailbox
+
+    cli_mailbox.add_parser(sub)
     return parser
 
 

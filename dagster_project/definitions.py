@@ -19,12 +19,15 @@ from dagster import (
 )
 
 from assets import contacts, linkage
+from assets.mailboxes import GROUP as MAILBOX_GROUP
+from assets.mailboxes import MAILBOX_ASSETS
 from assets.checks import ALL_CHECKS
 from assets.gdpr import GDPR_ASSETS, build_gdpr_schedule, gdpr_nightly_job
 from dagster_project.schedules import build_catch_up_schedule, build_maintenance_schedule, nightly_maintenance_job
 from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
 from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
+from resources.mailbox_reader import MailboxReaderResource
 
 CONTACT_ASSETS = load_assets_from_modules([contacts, linkage])
 
@@ -34,6 +37,14 @@ process_upload_job = define_asset_job(
     description="Carry one upload from the raw file to the exported, deduplicated list.",
     # The stages form a chain and each one imports the heavy libraries (Splink, DuckDB, GX): a
     # process per step would add seconds per stage and nothing could run in parallel anyway.
+    executor_def=in_process_executor,
+)
+
+mailbox_scan_job = define_asset_job(
+    name="mailbox_scan",
+    selection=AssetSelection.groups(MAILBOX_GROUP),
+    description="Read one staff mailbox (or mailbox export) and update the controller's contacts from its bounces "
+    "and departure replies.",
     executor_def=in_process_executor,
 )
 
@@ -71,6 +82,7 @@ def build_resources(settings: Settings) -> dict:
         "io_manager": UploadParquetIOManager(object_store=store),
         "nothing_io_manager": NothingIOManager(),
         "progress": ProgressResource(),
+        "mailbox_reader": MailboxReaderResource(ca_file=os.environ.get("REFINERY_IMAP_CA_FILE") or None),
     }
 
 
@@ -78,9 +90,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
     settings = settings or Settings.from_env()
     return Definitions(
         # GDPR assets (retention sweep, processing register) are not per upload: never in CONTACT_ASSETS.
-        assets=[*CONTACT_ASSETS, *GDPR_ASSETS],
+        assets=[*CONTACT_ASSETS, *MAILBOX_ASSETS, *GDPR_ASSETS],
         asset_checks=ALL_CHECKS,
-        jobs=[process_upload_job, nightly_maintenance_job, gdpr_nightly_job],
+        jobs=[process_upload_job, mailbox_scan_job, nightly_maintenance_job, gdpr_nightly_job],
         sensors=[build_upload_sensor(settings)],
         schedules=[
             build_catch_up_schedule(settings),

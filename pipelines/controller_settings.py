@@ -25,6 +25,9 @@ from typing import Any, Protocol
 
 import yaml
 
+from pipelines import mailbox_settings
+from pipelines.mailbox_settings import MailboxSource
+
 SCHEMA_VERSION = 1
 
 # Name -> what it adds. Every one of them is off by default: each infers data the client did
@@ -106,6 +109,11 @@ class ControllerSettings:
     verification: VerificationSettings = VerificationSettings()
     reference: ReferenceSettings = ReferenceSettings()
     provenance_in_csv: bool = False
+    # Staff mailboxes the controller allows to be read (issue #9); none by default.
+    mailboxes: tuple[MailboxSource, ...] = ()
+
+    def mailbox(self, mailbox_id: str) -> MailboxSource | None:
+        return next((m for m in self.mailboxes if m.id == mailbox_id), None)
 
     def enabled(self, name: str) -> bool:
         if name not in ENRICHMENTS:
@@ -133,7 +141,11 @@ class ControllerSettings:
                 "columns": dict(sorted(self.reference.columns.items())),
             },
             "provenance_in_csv": self.provenance_in_csv,
-        }
+        } | (
+            # Only when set: settings recorded before mailboxes existed keep their hash (and their
+            # recorded instruction stays valid).
+            {"mailboxes": [m.to_dict() for m in self.mailboxes]} if self.mailboxes else {}
+        )
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: equal settings give equal hashes, whatever their layers."""
@@ -149,7 +161,7 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
 # Parsing one layer
 # ------------------------------------------------------------------------------------------------
 _TOP_KEYS = ("version", "language", "default_country", "enrichments", "email_finding", "verification",
-             "reference", "provenance_in_csv")
+             "reference", "provenance_in_csv", "mailboxes")
 
 
 def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
@@ -258,6 +270,9 @@ def apply_layer(base: ControllerSettings, data: Mapping[str, Any], source: str) 
         changes["verification"] = dataclasses.replace(base.verification, **kwargs)
     if "reference" in data:
         changes["reference"] = _reference(source, data["reference"], base.reference)
+    if "mailboxes" in data:
+        # A layer's list replaces the earlier one: which mailboxes may be read is one decision.
+        changes["mailboxes"] = mailbox_settings.parse(source, data["mailboxes"], SettingsError)
     return dataclasses.replace(base, **changes)
 
 

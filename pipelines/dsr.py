@@ -196,7 +196,8 @@ def controller_files(store: ObjectStore, controller: str) -> list[StoredFile]:
     files: list[StoredFile] = []
     uploads = controller_uploads(store, controller)
     for upload_id, manifest in sorted(uploads.items()):
-        if manifest is not None and manifest.source_key.startswith(f"uploads/{controller}/"):
+        # A mailbox export is not a contact file (and is deleted once its signals are read).
+        if manifest is not None and manifest.source_key.startswith(f"uploads/{controller}/") and not upload_id.startswith("mb-"):
             try:
                 data = store.get_bytes(manifest.source_key)
                 table = parse_contact_bytes(data)
@@ -230,7 +231,8 @@ def controller_files(store: ObjectStore, controller: str) -> list[StoredFile]:
                 table, sheet = _read_xlsx(data)
                 files.append(StoredFile(obj.key, _role(name), "xlsx", upload_id, table, sheet=sheet))
     prefix = master_prefix(controller)
-    for name, role in (("records.parquet", "master"), ("golden.parquet", "master_golden"), ("decisions.parquet", "decisions")):
+    for name, role in (("records.parquet", "master"), ("golden.parquet", "master_golden"), ("decisions.parquet", "decisions"),
+                       ("email_events.parquet", "master_email_events")):
         table = retention.read_parquet(store, prefix + name)
         if table is not None:
             files.append(StoredFile(prefix + name, role, "parquet", None, table))

@@ -184,6 +184,10 @@ def settings_summary(settings: Mapping[str, Any]) -> dict[str, Any]:
     reference = out.get("reference")
     if isinstance(reference, dict) and "path" in reference:
         reference["path"] = "set" if reference["path"] else None
+    if isinstance(out.get("mailboxes"), list):
+        from pipelines.mailbox_settings import summary as mailbox_summary
+
+        out["mailboxes"] = mailbox_summary(out["mailboxes"])
     return out
 
 

@@ -113,6 +113,22 @@ COLUMN_CATEGORIES: dict[str, tuple[str, ...]] = {
     "comparisons": ("system.operations",),
     "reason": ("system.operations",),
     "provenance": ("system.operations",),
+    # Mailbox signals and updates (issue #9): the address concerned, what the mailbox said, when.
+    "address": ("user.contact.email",),
+    "replacement_email": ("user.contact.email",),
+    "proposed_email": ("user.contact.email",),
+    "signal": ("user.contact.email",),
+    "status_code": ("system.operations",),
+    "observed_at": ("system.operations",),
+    "source_mailbox": ("system.operations",),
+    "mailbox_id": ("system.operations",),
+    "replacement_kind": ("system.operations",),
+    "replacement_check": ("system.operations",),
+    "proposed_email_kind": ("system.operations",),
+    "proposed_email_check": ("system.operations",),
+    "language": ("system.operations",),
+    "action": ("system.operations",),
+    "event_key": ("system.operations",),
 }
 
 # What each optional enrichment adds (DPA III.5: off unless the controller's settings enable it).
@@ -210,6 +226,20 @@ ASSETS: dict[str, AssetDeclaration] = {
         purpose="keep the controller's master data so a person keeps one id across uploads", service="dedupe",
         data_use="essential.service.operations", activity="master data of the controller (stable person ids, linkage model)",
         storage=f"{OBJECT_STORE}: controllers/<controller>/master/",
+    ),
+    "mailbox_signals": AssetDeclaration(
+        purpose="find bounces and departure auto-replies in the staff mailboxes the controller named",
+        service="emails", data_use="essential.service.operations",
+        activity="update of erroneous e-mail addresses from the controller's mailboxes (bounces, departures)",
+        storage=f"{OBJECT_STORE}: work/<controller>/<scan>/mailbox_signals.parquet (signals only; the mailbox "
+        "export is deleted once read, message bodies are never stored)",
+    ),
+    "mailbox_updates": AssetDeclaration(
+        purpose="mark bounced addresses invalid, flag departed persons and propose replacement addresses",
+        service="emails", data_use="essential.service.operations",
+        activity="update of erroneous e-mail addresses from the controller's mailboxes (bounces, departures)",
+        storage=f"{OBJECT_STORE}: exports/<controller>/<scan>/mailbox_updates.csv, "
+        "controllers/<controller>/master/email_events.parquet",
     ),
     "retention_sweep": AssetDeclaration(
         purpose="delete uploads past their retention and off-boarded controllers", service="duties",

@@ -60,7 +60,8 @@ from resources.object_store import LocalObjectStore, ObjectStore
 DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 365
 UPLOADS_PARTITIONS = "uploads"
-MASTER_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "state.json", "model.json")
+MAILBOX_SCANS_PARTITIONS = "mailbox_scans"
+MASTER_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "state.json", "model.json", "email_events.parquet")
 EMAIL_PATTERNS = "email_patterns.parquet"
 # Leftovers of crashed DuckDB sessions older than this are removed from the cache folders.
 STALE_SECONDS = 3600
@@ -455,6 +456,13 @@ def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str
             removal.add_rows("master_decisions", n)
             purged = rewrite(store, decisions_key, parquet_bytes(decisions.filter(pc.invert(touch))))
             removal.objects.append({"rewritten": decisions_key, "versions": purged})
+    # The mailbox history (issue #9): events of a deleted scan, and events about deleted records.
+    events_key = prefix + "email_events.parquet"
+    removed = _filter_table_file(store, events_key, "scan_id", upload_ids)
+    if removed_keys:
+        removed += _filter_table_file(store, events_key, "record_key", removed_keys)
+    if removed:
+        removal.add_rows("master_email_events", removed)
     # golden.parquet merges values across records: rebuilt by the next run, so dropped here.
     if store.exists(prefix + "golden.parquet"):
         golden = read_parquet(store, prefix + "golden.parquet")
@@ -481,11 +489,12 @@ def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str
 def _remove_partitions(instance: Any, upload_ids: Iterable[str], removal: Removal) -> None:
     if instance is None:
         return
-    existing = set(instance.get_dynamic_partitions(UPLOADS_PARTITIONS))
-    for upload_id in upload_ids:
-        if upload_id in existing:
-            instance.delete_dynamic_partition(UPLOADS_PARTITIONS, upload_id)
-            removal.partitions_removed += 1
+    for partitions in (UPLOADS_PARTITIONS, MAILBOX_SCANS_PARTITIONS):
+        existing = set(instance.get_dynamic_partitions(partitions))
+        for upload_id in upload_ids:
+            if upload_id in existing:
+                instance.delete_dynamic_partition(partitions, upload_id)
+                removal.partitions_removed += 1
 
 
 _DUCKDB_LEFTOVER = re.compile(r"(\.duckdb(\.wal)?$|^duckdb_temp|\.tmp$)")

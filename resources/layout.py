@@ -4,6 +4,7 @@ uploads/<controller>/<client's own file name>      files the client drops (the o
 manifests/<upload_id>.json                          which controller and object an upload came from
 work/<controller>/<upload_id>/<asset>.parquet       intermediate stage outputs
 exports/<controller>/<upload_id>/<file>             what the client gets back
+uploads/<controller>/mailboxes/<mailbox_id>/<file>  mailbox exports (mbox, .eml zip) the client drops
 controllers/<controller>/...                        per-controller settings and master data
 state/upload-sensor/ledger-<generation>.json        the upload sensor's ledger (digests only, nothing personal)
 
@@ -18,7 +19,13 @@ import re
 from pathlib import PurePosixPath
 
 CONTROLLER_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-UPLOAD_ID_RE = re.compile(r"^up-[0-9]{8}t[0-9]{6}-[0-9a-f]{8}$")
+# "up-": a contact file; "mb-": a mailbox scan (issue #9). Both are "uploads" for storage,
+# retention and data-subject requests: the same work/ and exports/ layout, the same manifests.
+UPLOAD_ID_RE = re.compile(r"^(up|mb)-[0-9]{8}t[0-9]{6}-[0-9a-f]{8}$")
+MAILBOX_SCAN_ID_RE = re.compile(r"^mb-[0-9]{8}t[0-9]{6}-[0-9a-f]{8}$")
+MAILBOX_ID_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+MAILBOXES_FOLDER = "mailboxes/"
+MAILBOX_EXPORT_SUFFIXES = (".mbox", ".zip", ".eml")
 
 UPLOADS_PREFIX = "uploads/"
 MANIFESTS_PREFIX = "manifests/"
@@ -44,6 +51,22 @@ def check_upload_id(upload_id: str) -> str:
     if not UPLOAD_ID_RE.match(upload_id or ""):
         raise ValueError("not an upload id (expected up-YYYYMMDDtHHMMSS-xxxxxxxx)")
     return upload_id
+
+
+def check_mailbox_id(mailbox_id: str) -> str:
+    if not MAILBOX_ID_RE.match(mailbox_id or ""):
+        raise ValueError("mailbox id must be 1-63 characters of a-z, 0-9, '-' or '_' (an opaque name, not an address)")
+    return mailbox_id
+
+
+def is_mailbox_scan(upload_id: str) -> bool:
+    return bool(MAILBOX_SCAN_ID_RE.match(upload_id or ""))
+
+
+def mailbox_export_prefix(controller: str, mailbox_id: str | None = None) -> str:
+    """Where a client drops a mailbox export: uploads/<controller>/mailboxes/<mailbox_id>/."""
+    base = f"uploads/{check_controller(controller)}/{MAILBOXES_FOLDER}"
+    return base if mailbox_id is None else f"{base}{check_mailbox_id(mailbox_id)}/"
 
 
 def upload_prefix(controller: str) -> str:
@@ -87,6 +110,9 @@ def upload_controller(key: str) -> str | None:
 
 
 def is_contact_file_name(key: str) -> bool:
+    """A contact file for the upload sensor; never what sits in a controller's mailboxes/ folder."""
+    if key.startswith(UPLOADS_PREFIX) and key[len(UPLOADS_PREFIX):].split("/", 1)[-1].startswith(MAILBOXES_FOLDER):
+        return False
     return PurePosixPath(key).suffix.lower() in CONTACT_FILE_SUFFIXES
 
 
