@@ -23,6 +23,7 @@ from assets.mailboxes import GROUP as MAILBOX_GROUP
 from assets.mailboxes import MAILBOX_ASSETS
 from assets.checks import ALL_CHECKS
 from assets.gdpr import GDPR_ASSETS, build_gdpr_schedule, gdpr_nightly_job
+from dagster_project.mailbox_schedules import build_mailbox_export_sensor, build_mailbox_schedule
 from dagster_project.schedules import build_catch_up_schedule, build_maintenance_schedule, nightly_maintenance_job
 from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
@@ -93,8 +94,9 @@ def build_definitions(settings: Settings | None = None) -> Definitions:
         assets=[*CONTACT_ASSETS, *MAILBOX_ASSETS, *GDPR_ASSETS],
         asset_checks=ALL_CHECKS,
         jobs=[process_upload_job, mailbox_scan_job, nightly_maintenance_job, gdpr_nightly_job],
-        sensors=[build_upload_sensor(settings)],
+        sensors=[build_upload_sensor(settings), build_mailbox_export_sensor(settings)],
         schedules=[
+            build_mailbox_schedule(settings),
             build_catch_up_schedule(settings),
             build_maintenance_schedule(settings),
             build_gdpr_schedule(settings.production),
