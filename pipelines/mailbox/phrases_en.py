@@ -140,7 +140,6 @@ PHRASES: dict[str, list[str]] = {
         r"original message headers",
         r"^-+ ?(the )?(original|returned|undelivered) message",
         r"^(received|return-path|dkim-signature|message-id|x-[a-z-]+): ",
-        r"the original message was received",
     ],
     "stopwords": [
         "the", "and", "your", "you", "to", "of", "is", "please", "with", "this", "message", "not", "for", "will", "be",
