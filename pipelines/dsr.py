@@ -50,6 +50,9 @@ MASTER_TABLES = {"master_records", "master"}
 GOLDEN_TABLES = {"golden_records", "golden", "master_golden"}
 MERGE_TABLES = {"merge_audit"}
 REVIEW_TABLES = {"review_pairs", "review"}
+# Mailbox scans (issue #9): rows about a person by person id or record; signals by address only.
+MAILBOX_TABLES = {"mailbox_updates", "master_email_events"}
+SIGNAL_TABLES = {"mailbox_signals"}
 REASON = {
     "erase": "erased at the data subject's request",
     "object": "not processed: the data subject objected",
@@ -427,8 +430,13 @@ def find(store: ObjectStore, controller: str, subject: Subject, *, files: list[S
                 if p in found.person_ids and k:
                     found.record_keys.add(k)
     # 3. the rows of every file about those records / persons
+    signal_emails = found.emails() | all_emails
     for file in files:
-        idx, sides = _select(file, found.record_keys, found.person_ids)
+        if file.role in SIGNAL_TABLES:
+            idx = pc.indices_nonzero(email_mask(file.table, signal_emails)).to_pylist() if file.table.num_rows else []
+            sides = [""] * len(idx)
+        else:
+            idx, sides = _select(file, found.record_keys, found.person_ids)
         if idx:
             found.rows[file.key] = idx
             found.sides[file.key] = sides
@@ -453,6 +461,19 @@ def _select(file: StoredFile, keys: set[str], pids: set[str]) -> tuple[list[int]
         for i in range(t.num_rows):
             records = set(re.split(r"[;,\s]+", src[i] or "")) - {""}
             if (pid_col[i] and pid_col[i] in pids) or records & keys:
+                idx.append(i)
+                sides.append("")
+    elif file.role in MAILBOX_TABLES:
+        pid_col = t.column("person_id").to_pylist() if "person_id" in names else [None] * t.num_rows
+        if "record_key" in names:
+            record = t.column("record_key").to_pylist()
+        elif {"upload_id", "row_number"} <= names:
+            record = [f"{u}:{int(r)}" if u and r is not None else None
+                      for u, r in zip(t.column("upload_id").to_pylist(), t.column("row_number").to_pylist())]
+        else:
+            record = [None] * t.num_rows
+        for i in range(t.num_rows):
+            if (pid_col[i] and pid_col[i] in pids) or (record[i] and record[i] in keys):
                 idx.append(i)
                 sides.append("")
     elif file.role in MERGE_TABLES or file.role == "decisions":

@@ -214,10 +214,14 @@ def processed_controller(tmp_path_factory):
     contacts = base / "contacts.csv"
     write_file(messy, contacts, fmt="csv", encoding="utf-8", delimiter=";", header_lang="fr")
     settings = base / "settings.yaml"
-    settings.write_text("mailboxes:\n  - id: sales-export\n    source: export\n", "utf-8")
+    settings.write_text(
+        "mailboxes:\n  - id: sales-export\n    source: export\n"
+        "  - {id: sales-inbox, host: imap.mailco.example, username: jeanne.martin@mailco.example}\n", "utf-8")
     store = base / "store"
+    home = base / "dagster_home"  # a real (SQLite) instance: the event log is checked below
+    home.mkdir()
     result = run_cli("run", str(contacts), "--controller", CONTROLLER, "--settings", str(settings), "--out",
-                     str(base / "out"), store=store)
+                     str(base / "out"), store=store, dagster_home=home)
     assert result.returncode == 0, result.stderr
     records = pq.read_table(store / "controllers" / CONTROLLER / "master" / "records.parquet")
     return base, store, settings, records
@@ -241,7 +245,7 @@ def test_mbox_export_gives_an_update_file_and_the_export_is_not_kept(processed_c
     ])
     out = base / "scan-out"
     result = run_cli("mailbox", "scan", "--controller", CONTROLLER, "--mailbox", "sales-export", "--export", str(export),
-                     "--settings", str(settings), "--out", str(out), store=store)
+                     "--settings", str(settings), "--out", str(out), store=store, dagster_home=base / "dagster_home")
     assert result.returncode == 0, result.stderr
     updates = pd.read_csv(out / "mailbox_updates.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
     by_email = {e: g for e, g in updates.groupby("email")}
@@ -257,7 +261,20 @@ def test_mbox_export_gives_an_update_file_and_the_export_is_not_kept(processed_c
     events = pq.read_table(store / "controllers" / CONTROLLER / "master" / "email_events.parquet")
     assert set(events.column("signal").to_pylist()) == {"hard_bounce", "departed"}
     assert not list((store / "uploads" / CONTROLLER / "mailboxes").rglob("*.mbox"))
-    assert "1 hard bounces" in result.stderr or "hard bounce" in result.stderr
+    assert "1 hard bounces" in result.stderr
+
+    # The register lists the processing as its own category, under service (iii) of the agreement.
+    register = run_cli("register", "--controller", CONTROLLER, "--format", "json", store=store,
+                       dagster_home=base / "dagster_home")
+    assert register.returncode == 0, register.stderr
+    assert "update of erroneous e-mail addresses from the controller's mailboxes" in register.stdout
+    assert "(iii) update erroneous e-mail addresses" in register.stdout
+    # Nothing of the mailbox reached the event log: no address, no login, no export file name.
+    for path in (base / "dagster_home").rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            for secret in (bounced, departed, colleague, away, "jeanne.martin", "boite_commerciale"):
+                assert secret.encode() not in data, f"{secret} found in {path.name}"
 
 
 def test_a_mailbox_the_settings_do_not_name_is_never_read(processed_controller):
@@ -268,3 +285,23 @@ def test_a_mailbox_the_settings_do_not_name_is_never_read(processed_controller):
     assert result.returncode == 1
     assert "mailbox ceo-inbox is not in the settings of controller mailco" in result.stderr
     assert not (store / "uploads" / CONTROLLER / "mailboxes" / "ceo-inbox").exists()
+
+
+def test_erasing_a_person_removes_their_mailbox_history_and_updates(processed_controller):
+    base, store, settings, records = processed_controller
+    # This test may run on its own: make sure a scan has recorded something about someone first.
+    target = _pro_addresses(records, 5)[4]
+    export = write_mbox(base / "erase.mbox", [dsn(target)])
+    scan = run_cli("mailbox", "scan", "--controller", CONTROLLER, "--mailbox", "sales-export", "--export", str(export),
+                   "--settings", str(settings), "--out", str(base / "erase-out"), store=store)
+    assert scan.returncode == 0, scan.stderr
+    events_file = store / "controllers" / CONTROLLER / "master" / "email_events.parquet"
+    assert target in pq.read_table(events_file).column("email").to_pylist()
+
+    erased = run_cli("dsr", "erase", "--controller", CONTROLLER, "--email", target, "--yes", store=store)
+    assert erased.returncode == 0, erased.stderr
+    assert target not in pq.read_table(events_file).column("email").to_pylist()
+    for path in (store / "exports" / CONTROLLER).rglob("mailbox_updates.*"):
+        assert target.encode() not in path.read_bytes(), path.name
+    for path in (store / "work" / CONTROLLER).rglob("mailbox_*.parquet"):
+        assert target not in str(pq.read_table(path).to_pylist()), path.name
