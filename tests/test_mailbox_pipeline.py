@@ -305,3 +305,26 @@ def test_erasing_a_person_removes_their_mailbox_history_and_updates(processed_co
         assert target.encode() not in path.read_bytes(), path.name
     for path in (store / "work" / CONTROLLER).rglob("mailbox_*.parquet"):
         assert target not in str(pq.read_table(path).to_pylist()), path.name
+
+
+def test_retention_deletes_scans_and_their_history_like_uploads(tmp_path):
+    # Its own controller and store: the sweep deletes everything that is due.
+    messy, _ = generate(300, seed=22, profile="fr")
+    contacts = tmp_path / "c.csv"
+    write_file(messy, contacts, fmt="csv", encoding="utf-8", delimiter=";", header_lang="fr")
+    settings = tmp_path / "s.yaml"
+    settings.write_text("mailboxes:\n  - {id: box, source: export}\n", "utf-8")
+    store = tmp_path / "store"
+    assert run_cli("run", str(contacts), "--controller", "keepco", "--settings", str(settings), "--out",
+                   str(tmp_path / "o"), store=store).returncode == 0
+    records = pq.read_table(store / "controllers" / "keepco" / "master" / "records.parquet")
+    export = write_mbox(tmp_path / "b.mbox", [dsn(a) for a in _pro_addresses(records, 2)])
+    scan = run_cli("mailbox", "scan", "--controller", "keepco", "--mailbox", "box", "--export", str(export),
+                   "--settings", str(settings), "--out", str(tmp_path / "so"), store=store)
+    assert scan.returncode == 0, scan.stderr
+    assert list((store / "exports" / "keepco").glob("mb-*"))
+    swept = run_cli("retention", "run", "--as-of", "2099-01-01", store=store)
+    assert swept.returncode == 0, swept.stderr
+    assert not list((store / "exports" / "keepco").glob("mb-*")) and not list((store / "work" / "keepco").glob("mb-*"))
+    events = store / "controllers" / "keepco" / "master" / "email_events.parquet"
+    assert not events.exists() or pq.read_table(events).num_rows == 0
