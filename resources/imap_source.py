@@ -249,7 +249,7 @@ def _login(conn: imaplib.IMAP4, mailbox: ImapMailbox, secret: str) -> None:
             replies = iter([xoauth2_string(mailbox.username, secret)])
             # A failed XOAUTH2 gets a challenge holding an error; the client answers it with an empty line.
             conn.authenticate("XOAUTH2", lambda _challenge: next(replies, b""))
-        elif secret.isascii():
+        elif secret.isascii() and mailbox.username.isascii():
             conn.login(mailbox.username, secret)
         else:
             # LOGIN is ASCII-only in imaplib; SASL PLAIN carries UTF-8.

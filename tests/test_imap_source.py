@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import email
-import imaplib
 import socket
-import ssl
 from dataclasses import replace
 
 import pytest
@@ -286,3 +284,12 @@ def test_mailbox_settings_are_checked():
     with pytest.raises(ImapError, match="security"):
         ImapMailbox("m", "h", "u", security="ssl")
     assert ImapMailbox("m", "h", "u", folders=["INBOX", "Archive"]).folders == ("INBOX", "Archive")
+
+
+def test_missing_dovecot_is_a_failure_not_a_skip(tmp_path, monkeypatch):
+    import tests.imap_server as imap_server
+
+    monkeypatch.setattr(imap_server, "DOVECOT", str(tmp_path / "no-dovecot"))
+    with pytest.raises(pytest.fail.Exception, match="apt-get install -y dovecot-imapd"):
+        with dovecot(tmp_path, {}):
+            pass
