@@ -194,7 +194,7 @@ def multipart(subtype: str, parts: list[bytes], rng: random.Random, params: str 
 def message(headers: list[tuple[str, str]], content: bytes) -> bytes:
     """Top-level headers followed by a leaf or multipart (whose own Content-* headers start `content`)."""
     lines = [f"{k}: {v}" for k, v in headers] + ["MIME-Version: 1.0"]
-    return ("\n".join(lines) + "\n").encode("ascii") + content
+    return ("\n".join(lines) + "\n").encode("ascii") + content + (b"" if content.endswith(b"\n") else b"\n")
 
 
 def text_body(w: World, text: str, html_chance: float = 0.15) -> bytes:
