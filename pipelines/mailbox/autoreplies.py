@@ -35,12 +35,15 @@ def is_autoreply(message: Message, subject: str) -> bool:
 
 
 def own_words(normalised: str) -> str:
-    """The auto-reply's own text: up to the quoted original ("-----Original Message-----", "Le … a écrit :",
-    "> " lines)."""
+    """The auto-reply's own text: up to its signature ("-- " line, where company footers with generic addresses
+    live) or the quoted original ("-----Original Message-----", "Le … a écrit :", "> " lines)."""
     cut = len(normalised)
+    signature = re.search(r"^-- ?$", normalised, re.M)
+    if signature:
+        cut = signature.start()
     first = phrases.all_matches(normalised, "quote_markers")
     if first:
-        cut = first[0][1].start()
+        cut = min(cut, first[0][1].start())
     quoted = re.search(r"^>", normalised, re.M)
     if quoted:
         cut = min(cut, quoted.start())
@@ -77,9 +80,11 @@ def find_replacement(text: str, excluded: set[str], departed: str, name: str) ->
     best: tuple[int, str, str] | None = None  # (rank, address, kind): new-address cues outrank contact cues
     for rank, category in ((0, "replacement_new"), (1, "replacement_contact")):
         for _, cue in phrases.all_matches(text, category):
-            after = [a for a, p in found if cue.end() <= p <= cue.end() + CUE_REACH]
-            before = [a for a, p in found if cue.start() - CUE_BACK <= p < cue.start()]
-            pick = after[0] if after else (before[-1] if before and category == "replacement_contact" else None)
+            # The nearest address: after the cue ("please contact x@"), or just before it ("x@ has taken over").
+            after = [(p - cue.end(), a) for a, p in found if cue.end() <= p <= cue.end() + CUE_REACH]
+            before = [(cue.start() - p - len(a), a) for a, p in found if cue.start() - CUE_BACK <= p < cue.start()]
+            near = sorted(after[:1] + (before[-1:] if category == "replacement_contact" else []))
+            pick = near[0][1] if near else None
             if pick and (best is None or rank < best[0]):
                 kind = "new_address" if rank == 0 or same_person(pick, departed, name) else "colleague"
                 best = (rank, pick, kind)

@@ -31,7 +31,7 @@ PHRASES: dict[str, list[str]] = {
         r"sie mussen nichts (weiter )?(tun|unternehmen)",
     ],
     "soft": [
-        r"postfach (ist )?(voll|uberfullt)",
+        r"postfach (des empfangers )?(ist )?(voll|uberfullt)",
         r"speicher(platz|grenze) (uberschritten|erreicht)",
         r"kontingent (uberschritten|erreicht)",
         r"vorubergehend (nicht verfugbar|abgelehnt)",

@@ -115,7 +115,7 @@ PHRASES: dict[str, list[str]] = {
     ],
     # Cues before a colleague's (or generic) address to write to instead.
     "replacement_contact": [
-        r"(please )?(contact|reach out to|get in touch with|write to|e-?mail|forward your (e-?mail|message)s? to|send (your )?(e-?mail|message)s? to)",
+        r"(please )?(contact|reach out to|get in touch with|write to|forward your (e-?mail|message)s? to|send (your )?(e-?mail|message)s? to)",
         r"(has taken over|takes over|will be handling|is now handling|is now responsible)",
         r"(enquiries|inquiries|questions|matters) (should|can) be (sent|directed|addressed) to",
     ],

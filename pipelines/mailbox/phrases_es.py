@@ -33,7 +33,7 @@ PHRASES: dict[str, list[str]] = {
         r"no es necesario que (haga|realice) (nada|ninguna accion)",
     ],
     "soft": [
-        r"buzon (de correo )?(esta )?(lleno|completo)",
+        r"buzon (de correo )?(del destinatario )?(esta )?(lleno|completo)",
         r"cuota (excedida|superada)",
         r"(excede|supera) (la|su) cuota",
         r"temporalmente (no disponible|rechazado)",

@@ -32,7 +32,7 @@ PHRASES: dict[str, list[str]] = {
         r"aucune action n'est requise",
     ],
     "soft": [
-        r"boite (aux lettres |de reception )?(est )?(pleine|saturee)",
+        r"boite (aux lettres |de reception )?(du destinataire )?(est )?(pleine|saturee)",
         r"quota (depasse|atteint)",
         r"espace de stockage insuffisant",
         r"temporairement (indisponible|refuse)",
@@ -72,7 +72,7 @@ PHRASES: dict[str, list[str]] = {
         r"acces (limite|restreint) a (mes|ma) (e-?mails|messagerie)",
     ],
     "replacement_contact": [
-        r"(merci|je vous remercie|vous pouvez|veuillez|priere) (de |d')?(contacter|vous adresser a|ecrire a|joindre|transmettre .{0,30} a)",
+        r"(merci|je vous remercie|vous pouvez|veuillez|priere) (de |d')?(le |la |l'|me |nous )?(contacter|vous adresser a|ecrire a|joindre|transmettre .{0,30} a)",
         r"(contactez|ecrivez a|adressez-vous a|joignez)",
         r"(reprend|a repris|assure|gere desormais|prend le relais|remplace)",
         r"votre (nouvel |nouvelle )?(interlocut(eur|rice)|contact) (est|sera)",
