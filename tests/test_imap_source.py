@@ -104,12 +104,24 @@ def test_expired_or_foreign_xoauth2_token_is_refused_without_leaking_it(server):
         assert "REFINERY_IMAP_SECRET_MBX_SALES_1" in message
 
 
+def _commands_of(server, run) -> list[str]:
+    """The IMAP commands the server received while `run()` fetched (one session, ending in LOGOUT)."""
+    start = len(server.commands())
+    run()
+    logouts = server.commands()[:start].count("LOGOUT") + 1
+    return server.commands(wait_for_logouts=logouts)[start:]
+
+
 def test_only_the_allowed_folders_are_read(server):
     mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"))
-    got = list(fetch_messages(mailbox, server.password))
+    got = []
+    commands = _commands_of(server, lambda: got.extend(fetch_messages(mailbox, server.password)))
     assert "private-never-read" not in _subjects(got)
     assert {f for f, _, _ in got} == {"INBOX", "Archive", "Envoyés"}
     assert "sent-accented-folder" in _subjects(got)
+    # The server's own log: only the three allowed folders were opened, no LIST of the others.
+    assert [c for c in commands if not c.startswith("UID ")] == [
+        'EXAMINE "INBOX"', 'EXAMINE "Archive"', 'EXAMINE "Envoy&AOk-s"', "LOGOUT"]
 
 
 def test_since_and_before_limit_the_days_read(server):
@@ -137,8 +149,16 @@ def _flags_and_counts(server) -> dict[str, tuple[int, int, list[bytes]]]:
 
 def test_reading_changes_nothing_in_the_mailbox(server):
     before = _flags_and_counts(server)
-    mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"))
-    assert len(list(fetch_messages(mailbox, server.password))) == 6
+    mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"), since=dt.date(2026, 1, 1))
+    got = []
+    commands = _commands_of(server, lambda: got.extend(fetch_messages(mailbox, server.password, batch_size=2)))
+    assert len(got) == 5
+    # What the server received: read-only opens, searches and peeks, in batches; nothing else.
+    verbs = {" ".join(c.split()[:2]) if c.startswith("UID ") else c.split()[0] for c in commands}
+    assert verbs == {"EXAMINE", "UID SEARCH", "UID FETCH", "LOGOUT"}
+    fetches = [c for c in commands if c.startswith("UID FETCH")]
+    assert all(c.endswith("(RFC822.SIZE)") or c.endswith("(UID BODY.PEEK[])") for c in fetches)
+    assert "UID FETCH 1,2 (RFC822.SIZE)" in fetches and 'UID SEARCH SINCE 01-Jan-2026' in commands
     after = _flags_and_counts(server)
     assert after == before
     # Still unseen everywhere, with a separate connection's view of the flags.
