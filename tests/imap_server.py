@@ -421,3 +421,11 @@ def dovecot(
         shutil.rmtree(root, ignore_errors=True)
         if left:
             raise RuntimeError(f"dovecot left processes behind: {left}")
+
+
+@pytest.fixture
+def dovecot_factory(tmp_path):
+    """`start(folders, **options)` -> ImapServerInfo; every server started is stopped after the test.
+    Import it into a test module (`from tests.imap_server import dovecot_factory`) to use it."""
+    with contextlib.ExitStack() as stack:
+        yield lambda folders=None, **options: stack.enter_context(dovecot(tmp_path, folders, **options))

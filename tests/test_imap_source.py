@@ -21,7 +21,7 @@ from resources.imap_source import (
     secret_from_env,
     xoauth2_string,
 )
-from tests.imap_server import _free_port, dovecot
+from tests.imap_server import _free_port, dovecot, dovecot_factory  # noqa: F401 (a fixture)
 
 
 def _message(subject: str, body: str = "Bonjour,\r\n", *, size: int = 0) -> bytes:
@@ -251,9 +251,10 @@ def test_server_dying_mid_fetch_is_a_clear_error(tmp_path):
         assert _subjects(got) == {"m0"}
 
 
-def test_non_ascii_password(tmp_path):
-    with dovecot(tmp_path, {"INBOX": [(_message("m"), _at("2026-03-02"))]}, password="mot-de-passe-été") as info:
-        assert _subjects(fetch_messages(_mailbox(info), "mot-de-passe-été")) == {"m"}
+def test_non_ascii_password(dovecot_factory):
+    info = dovecot_factory(password="mot-de-passe-été")
+    info.deliver("INBOX", _message("m"), _at("2026-03-02"))
+    assert _subjects(fetch_messages(_mailbox(info), "mot-de-passe-été")) == {"m"}
 
 
 def test_secret_from_env(tmp_path):
