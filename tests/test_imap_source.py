@@ -305,6 +305,11 @@ def test_mailbox_settings_are_checked():
     with pytest.raises(ImapError, match="security"):
         ImapMailbox("m", "h", "u", security="ssl")
     assert ImapMailbox("m", "h", "u", folders=["INBOX", "Archive"]).folders == ("INBOX", "Archive")
+    # Checked at the call, before anything connects (no list() needed).
+    with pytest.raises(ImapError, match="empty secret"):
+        fetch_messages(ImapMailbox("m", "h", "u"), "")
+    with pytest.raises(ImapError, match="batch_size"):
+        fetch_messages(ImapMailbox("m", "h", "u"), "pw", batch_size=0)
 
 
 def test_missing_dovecot_is_a_failure_not_a_skip(tmp_path, monkeypatch):
