@@ -344,9 +344,18 @@ def fetch_messages(
     to the log. Every failure is an ImapError; messages yielded before it stay valid. Every socket operation
     is bounded by `timeout` seconds.
     """
+    # Settings are checked now, not at the first next(): the connection itself opens lazily.
     if not secret:
         raise ImapError(f"mailbox {mailbox.mailbox_id}: empty secret")
-    stats = stats if stats is not None else FetchStats()
+    if batch_size < 1 or timeout <= 0 or max_messages < 0 or max_message_bytes < 1:
+        raise ImapError(f"mailbox {mailbox.mailbox_id}: batch_size, timeout and max_message_bytes must be "
+                        "positive and max_messages not negative")
+    return _fetch(mailbox, secret, max_messages=max_messages, max_message_bytes=max_message_bytes,
+                  timeout=timeout, batch_size=batch_size, stats=stats if stats is not None else FetchStats())
+
+
+def _fetch(mailbox: ImapMailbox, secret: str, *, max_messages: int, max_message_bytes: int, timeout: float,
+           batch_size: int, stats: FetchStats) -> Iterator[tuple[str, str, bytes]]:
     doing = "connecting"
     try:
         conn = _connect(mailbox, timeout)

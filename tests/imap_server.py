@@ -13,6 +13,8 @@ Details that matter:
   ones as `dovecot`, and the mailbox belongs to `nobody`. Run as another user, everything is that user.
 - The TLS certificate is issued for `localhost` and 127.0.0.1 by a throw-away CA made with `openssl`;
   `ca_file` is that CA, so clients verify certificate and hostname as they would in production.
+- Every command of a logged-in session is logged: `info.commands()` lists them, so a test can prove
+  what a client did (EXAMINE, never SELECT; BODY.PEEK[]; no STORE, EXPUNGE, ...).
 - With `oauth2=True`, XOAUTH2/OAUTHBEARER logins are checked by Dovecot's oauth2 passdb with local
   JWT validation (HS256 key in a file dict); `info.oauth2_token` is a valid access token for the user
   and `info.make_token(...)` signs others (expired ones, say).
@@ -30,6 +32,7 @@ import imaplib
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -59,6 +62,7 @@ class ImapServerInfo:
     ca_file: str
     oauth2_token: str | None = None
     server_pid: int = 0
+    log_path: str = ""
     _jwt_key: bytes | None = field(default=None, repr=False)
 
     def make_token(self, *, expires_in: int = 3600, subject: str | None = None) -> str:
@@ -73,6 +77,18 @@ class ImapServerInfo:
         plain = f"\0{self.username}\0{self.password}".encode()
         conn.authenticate("PLAIN", lambda _challenge: plain)  # SASL PLAIN: UTF-8 passwords too
         return conn
+
+    def commands(self, *, wait_for_logouts: int = 0, timeout: float = 5.0) -> list[str]:
+        """The IMAP commands the server has finished in logged-in sessions so far, in order, as the server
+        saw them (`EXAMINE "INBOX"`, `UID FETCH 1,2 (UID BODY.PEEK[])`, ...). The log is written a moment
+        after the client got its answer: `wait_for_logouts` waits until that many LOGOUTs are in it."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = Path(self.log_path).read_text(errors="replace")
+            found = [m.group(1).rstrip() for m in re.finditer(r": Debug: Command finished: (.*)", text)]
+            if sum(c == "LOGOUT" for c in found) >= wait_for_logouts or time.monotonic() > deadline:
+                return found
+            time.sleep(0.02)
 
     def kill_sessions(self) -> int:
         """SIGKILL the `imap` processes serving logged-in clients (a server dying mid-fetch); how many."""
@@ -192,6 +208,8 @@ ssl_key = <{root}/server.key
 ssl_min_protocol = TLSv1.2
 # Plain LOGIN is allowed on the non-TLS port so tests can check that the client refuses it.
 disable_plaintext_auth = no
+# Every IMAP command of a logged-in session goes to the log (ImapServerInfo.commands()): what tests check.
+log_debug = event=imap_command_finished
 auth_mechanisms = {mechanisms}
 # Failed logins are tested on purpose: no 2-15 s brute-force delays here.
 auth_failure_delay = 0
@@ -378,7 +396,7 @@ def dovecot(
                     raise
         info = ImapServerInfo(
             host="localhost", imaps_port=imaps_port, imap_port=imap_port, username=TEST_USER, password=password,
-            ca_file=str(ca_file), server_pid=proc.pid, oauth2_token=_jwt(jwt_key, TEST_USER, 3600) if jwt_key else None, _jwt_key=jwt_key,
+            ca_file=str(ca_file), server_pid=proc.pid, log_path=str(root / "dovecot.log"), oauth2_token=_jwt(jwt_key, TEST_USER, 3600) if jwt_key else None, _jwt_key=jwt_key,
         )
         if folders:
             with contextlib.closing(_Closer(info.connect())) as c:
@@ -403,3 +421,11 @@ def dovecot(
         shutil.rmtree(root, ignore_errors=True)
         if left:
             raise RuntimeError(f"dovecot left processes behind: {left}")
+
+
+@pytest.fixture
+def dovecot_factory(tmp_path):
+    """`start(folders, **options)` -> ImapServerInfo; every server started is stopped after the test.
+    Import it into a test module (`from tests.imap_server import dovecot_factory`) to use it."""
+    with contextlib.ExitStack() as stack:
+        yield lambda folders=None, **options: stack.enter_context(dovecot(tmp_path, folders, **options))

@@ -21,7 +21,7 @@ from resources.imap_source import (
     secret_from_env,
     xoauth2_string,
 )
-from tests.imap_server import _free_port, dovecot
+from tests.imap_server import _free_port, dovecot, dovecot_factory  # noqa: F401 (a fixture)
 
 
 def _message(subject: str, body: str = "Bonjour,\r\n", *, size: int = 0) -> bytes:
@@ -104,12 +104,24 @@ def test_expired_or_foreign_xoauth2_token_is_refused_without_leaking_it(server):
         assert "REFINERY_IMAP_SECRET_MBX_SALES_1" in message
 
 
+def _commands_of(server, run) -> list[str]:
+    """The IMAP commands the server received while `run()` fetched (one session, ending in LOGOUT)."""
+    start = len(server.commands())
+    run()
+    logouts = server.commands()[:start].count("LOGOUT") + 1
+    return server.commands(wait_for_logouts=logouts)[start:]
+
+
 def test_only_the_allowed_folders_are_read(server):
     mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"))
-    got = list(fetch_messages(mailbox, server.password))
+    got = []
+    commands = _commands_of(server, lambda: got.extend(fetch_messages(mailbox, server.password)))
     assert "private-never-read" not in _subjects(got)
     assert {f for f, _, _ in got} == {"INBOX", "Archive", "Envoyés"}
     assert "sent-accented-folder" in _subjects(got)
+    # The server's own log: only the three allowed folders were opened, no LIST of the others.
+    assert [c for c in commands if not c.startswith("UID ")] == [
+        'EXAMINE "INBOX"', 'EXAMINE "Archive"', 'EXAMINE "Envoy&AOk-s"', "LOGOUT"]
 
 
 def test_since_and_before_limit_the_days_read(server):
@@ -137,8 +149,16 @@ def _flags_and_counts(server) -> dict[str, tuple[int, int, list[bytes]]]:
 
 def test_reading_changes_nothing_in_the_mailbox(server):
     before = _flags_and_counts(server)
-    mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"))
-    assert len(list(fetch_messages(mailbox, server.password))) == 6
+    mailbox = _mailbox(server, folders=("INBOX", "Archive", "Envoyés"), since=dt.date(2026, 1, 1))
+    got = []
+    commands = _commands_of(server, lambda: got.extend(fetch_messages(mailbox, server.password, batch_size=2)))
+    assert len(got) == 5
+    # What the server received: read-only opens, searches and peeks, in batches; nothing else.
+    verbs = {" ".join(c.split()[:2]) if c.startswith("UID ") else c.split()[0] for c in commands}
+    assert verbs == {"EXAMINE", "UID SEARCH", "UID FETCH", "LOGOUT"}
+    fetches = [c for c in commands if c.startswith("UID FETCH")]
+    assert all(c.endswith("(RFC822.SIZE)") or c.endswith("(UID BODY.PEEK[])") for c in fetches)
+    assert "UID FETCH 1,2 (RFC822.SIZE)" in fetches and 'UID SEARCH SINCE 01-Jan-2026' in commands
     after = _flags_and_counts(server)
     assert after == before
     # Still unseen everywhere, with a separate connection's view of the flags.
@@ -231,9 +251,10 @@ def test_server_dying_mid_fetch_is_a_clear_error(tmp_path):
         assert _subjects(got) == {"m0"}
 
 
-def test_non_ascii_password(tmp_path):
-    with dovecot(tmp_path, {"INBOX": [(_message("m"), _at("2026-03-02"))]}, password="mot-de-passe-été") as info:
-        assert _subjects(fetch_messages(_mailbox(info), "mot-de-passe-été")) == {"m"}
+def test_non_ascii_password(dovecot_factory):
+    info = dovecot_factory(password="mot-de-passe-été")
+    info.deliver("INBOX", _message("m"), _at("2026-03-02"))
+    assert _subjects(fetch_messages(_mailbox(info), "mot-de-passe-été")) == {"m"}
 
 
 def test_secret_from_env(tmp_path):
@@ -284,6 +305,11 @@ def test_mailbox_settings_are_checked():
     with pytest.raises(ImapError, match="security"):
         ImapMailbox("m", "h", "u", security="ssl")
     assert ImapMailbox("m", "h", "u", folders=["INBOX", "Archive"]).folders == ("INBOX", "Archive")
+    # Checked at the call, before anything connects (no list() needed).
+    with pytest.raises(ImapError, match="empty secret"):
+        fetch_messages(ImapMailbox("m", "h", "u"), "")
+    with pytest.raises(ImapError, match="batch_size"):
+        fetch_messages(ImapMailbox("m", "h", "u"), "pw", batch_size=0)
 
 
 def test_missing_dovecot_is_a_failure_not_a_skip(tmp_path, monkeypatch):
