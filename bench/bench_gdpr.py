@@ -1,15 +1,17 @@
 """What the GDPR duties cost: the ingestion screen on a large file, and access / erasure /
 register / retention sweep on a controller with one processed upload.
 
-    python -m bench.bench_gdpr [--rows 10000] [--screen-file bench/data/contacts_mixed_100000_s11.csv]
+    python -m bench.bench_gdpr [--rows 10000] [--screen-rows 100000] [--no-markdown]
 
-Prints one line per measure; nothing personal is printed.
+Prints one line per measure (nothing personal) and writes them to its section of BENCHMARKS.md.
+The screen file is generated (bench/data/, gitignored) when it is not there yet.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -17,18 +19,56 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 
+BEGIN = "<!-- bench_gdpr:begin (written by python -m bench.bench_gdpr; edits here are overwritten) -->"
+END = "<!-- bench_gdpr:end -->"
+MEASURES: list[tuple[str, float, str]] = []
+
+
 def _timed(label: str, func):
     started = time.perf_counter()
     value = func()
-    print(f"{label:<58} {time.perf_counter() - started:8.2f} s")
+    seconds = time.perf_counter() - started
+    print(f"{label:<58} {seconds:8.2f} s")
+    MEASURES.append((label, seconds, ""))
     return value
+
+
+def _detail(text: str) -> None:
+    """A count for the last measure (printed and kept for the table)."""
+    print(f"  ({text})")
+    label, seconds, _ = MEASURES[-1]
+    MEASURES[-1] = (label, seconds, text)
+
+
+def _markdown(args: argparse.Namespace, load_before: tuple[float, float, float]) -> str:
+    from bench.bench_pipeline import machine_info
+
+    machine = machine_info()
+    lines = [
+        BEGIN,
+        "## GDPR duties: what they cost",
+        "",
+        f"`python -m bench.bench_gdpr --rows {args.rows} --screen-rows {args.screen_rows}`, "
+        f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC. Machine: {machine['cpu']}, {machine['cpus']} CPUs, "
+        f"{machine['memory']}; load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}. "
+        "The store holds one processed upload of the controller (the pipeline run below).",
+        "",
+        "| measure | s | detail |",
+        "|---|---:|---|",
+    ]
+    lines += [f"| {label} | {seconds:.2f} | {detail} |" for label, seconds, detail in MEASURES]
+    lines += ["", END]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=10000)
-    parser.add_argument("--screen-file", default=str(REPO / "bench/data/contacts_mixed_100000_s11.csv"))
+    parser.add_argument("--screen-rows", type=int, default=100_000, help="rows of the file the ingestion screen reads")
+    parser.add_argument("--no-markdown", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
+    MEASURES.clear()
 
     from dagster import DagsterInstance
 
@@ -45,8 +85,15 @@ def main(argv: list[str] | None = None) -> int:
         db = RecordsDB(sqlite_path=root / "gdpr" / "records.sqlite")
         keys = KeyStore(root / "keys", data_root=root / "store")
 
-        raw = _timed("parse screen file", lambda: parse_contact_bytes(Path(args.screen_file).read_bytes()))
-        print(f"  ({raw.num_rows:,} rows)")
+        from bench.generator import generate, write_file
+
+        screen_file = REPO / "bench" / "data" / f"gdpr_screen_{args.screen_rows}.csv"
+        if not screen_file.exists():
+            screen_file.parent.mkdir(parents=True, exist_ok=True)
+            write_file(generate(args.screen_rows, seed=11, profile="mixed")[0], screen_file, fmt="csv",
+                       encoding="utf-8", delimiter=",", header_lang="en")
+        raw = _timed("parse screen file", lambda: parse_contact_bytes(screen_file.read_bytes()))
+        _detail(f"{raw.num_rows:,} rows")
         _timed("screen_upload, empty suppression list", lambda: dsr.screen_upload(raw, "acme", db, keys))
         hasher = keys.hasher("acme")
         info = source_info(raw)
@@ -56,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             db.run("INSERT INTO suppression (controller, subject_hash, kind, created_at) VALUES (?, ?, ?, ?)",
                    ["acme", h, "erase", "2026-01-01T00:00:00Z"])
         screened = _timed("screen_upload, ~500 people listed", lambda: dsr.screen_upload(raw, "acme", db, keys))
-        print(f"  ({screened.count:,} rows screened)")
-
-        from bench.generator import generate, write_file
+        _detail(f"{screened.count:,} rows screened")
 
         messy, _ = generate(args.rows, seed=3, profile="fr")
         path = root / "in.csv"
@@ -73,17 +118,23 @@ def main(argv: list[str] | None = None) -> int:
         subject = dsr.Subject(email=target.strip())
         files = _timed("read every stored file of the controller", lambda: dsr.controller_files(store, "beta"))
         found = _timed("find one person (files already read)", lambda: dsr.find(store, "beta", subject, files=files))
-        print(f"  ({len(found.record_keys)} record(s), {found.total_rows} row(s) in {len(found.rows)} file(s))")
+        _detail(f"{len(found.record_keys)} record(s), {found.total_rows} row(s) in {len(found.rows)} file(s)")
         _timed("dsr access (read + find + report)", lambda: dsr.access(store, db, keys, "beta", subject))
         out = _timed("dsr erase (find, rewrite, rescan, certify)", lambda: dsr.erase(store, db, keys, "beta", subject))
-        print(f"  ({out.files_changed} file(s) rewritten, rescan found {out.certificate['verification']['found']})")
+        _detail(f"{out.files_changed} file(s) rewritten, rescan found {out.certificate['verification']['found']}")
         _timed("register build (stored files, no event log)", lambda: register.build_all(store, db))
         report = _timed("retention sweep deleting the upload", lambda: retention.sweep(
             store, db, keys, as_of=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=31)))
         cert = report.certificates[0]
-        print(f"  ({cert['objects_removed']} objects, {cert['versions_removed']} versions, rows {cert['rows_removed']}, "
-              f"verification {'passed' if cert['verification']['passed'] else 'FAILED'})")
+        rows_removed = sum(cert["rows_removed"].values()) if isinstance(cert["rows_removed"], dict) else cert["rows_removed"]
+        _detail(f"{cert['objects_removed']} objects, {cert['versions_removed']} versions, {rows_removed:,} rows, "
+                f"verification {'passed' if cert['verification']['passed'] else 'FAILED'}")
         db.close()
+    if not args.no_markdown:
+        from bench.markdown import replace_section
+
+        replace_section(_markdown(args, load_before), BEGIN, END)
+        print("BENCHMARKS.md: bench_gdpr section written")
     return 0
 
 
