@@ -88,8 +88,12 @@ def mailbox_signals(
             ) from None
         name = manifest.source_key.rsplit("/", 1)[-1]
         messages = iter_messages(name, data)
+        fetch_stats = None
     else:
-        messages = mailbox_reader.messages(mailbox)
+        from resources.imap_source import FetchStats
+
+        fetch_stats = FetchStats()
+        messages = mailbox_reader.messages(mailbox, stats=fetch_stats)
     signals, read = [], 0
     try:
         for raw in messages:
@@ -122,7 +126,10 @@ def mailbox_signals(
             "signals": table.num_rows,
             **{f"signals_{k}": v for k, v in counts.items()},
             "messages_per_s": MetadataValue.float(round(read / seconds, 1) if seconds > 0 else 0.0),
-        },
+        }
+        | ({"imap_folders_read": fetch_stats.folders_read, "imap_messages_in_range": fetch_stats.messages_in_range,
+            "imap_skipped_oversized": fetch_stats.skipped_oversized, "imap_skipped_over_limit": fetch_stats.skipped_over_limit}
+           if fetch_stats is not None else {}),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Iterator
-from typing import Optional
+from typing import Any, Optional
 
 from dagster import ConfigurableResource
 
@@ -25,7 +25,9 @@ class MailboxReaderResource(ConfigurableResource):
     allow_plaintext_loopback: bool = False
     max_messages: int = 50_000
 
-    def messages(self, mailbox: MailboxSource, today: dt.date | None = None) -> Iterator[bytes]:
+    def messages(self, mailbox: MailboxSource, today: dt.date | None = None, stats: Any = None) -> Iterator[bytes]:
+        """Raw messages of the mailbox's allowed folders and days; `stats` (imap_source.FetchStats)
+        receives the counts, skipped messages included."""
         from resources.imap_source import ImapMailbox, fetch_messages, secret_from_env
 
         if mailbox.source != "imap" or not mailbox.host or not mailbox.username:
@@ -44,5 +46,5 @@ class MailboxReaderResource(ConfigurableResource):
             allow_plaintext_loopback=self.allow_plaintext_loopback,
         )
         secret = secret_from_env(imap)
-        for _folder, _uid, raw in fetch_messages(imap, secret, max_messages=self.max_messages):
+        for _folder, _uid, raw in fetch_messages(imap, secret, max_messages=self.max_messages, stats=stats):
             yield raw
