@@ -850,6 +850,15 @@ def rectify(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, 
                 values = [value if i in idx else v for i, v in enumerate(col.to_pylist())]
                 table = table.set_column(table.schema.get_field_index(column), column, pa.array(values, col.type))
                 touched = True
+        if touched and "provenance" in table.column_names and pa.types.is_struct(table.schema.field("provenance").type):
+            # The new value's provenance says it was rectified, and when (DPA III.7: the controller
+            # answers later access requests with each value's origin).
+            from pipelines import provenance
+
+            selected = pa.array([i in idx for i in range(table.num_rows)])
+            marked = provenance.mark(table.column("provenance"), list(changes), selected, provenance.RECTIFIED,
+                                     dt.datetime.now(dt.timezone.utc))
+            table = table.set_column(table.schema.get_field_index("provenance"), "provenance", marked)
         if touched:
             versions += _write(store, file, table)
             files_changed += 1

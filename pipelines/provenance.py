@@ -6,7 +6,8 @@ Sources (the controller answers an access request with them, DPA III.7):
   rule (a phone's type, a legal form split from the name, a company domain from an address);
 - `inferred`: new data the refinery produced (civility from the first name, a found address,
   a job classification, a verification result) — only when the controller's settings ask;
-- `reference`: joined from an operator-supplied reference file (SIRENE extract...).
+- `reference`: joined from an operator-supplied reference file (SIRENE extract...);
+- `rectified`: set by a data-subject rectification (`refinery dsr rectify`), at its time.
 
 The stages build a struct of source strings (one field per output column, null where the value
 is null); `finalise` adds the time: the upload's arrival for `input`, the run's time otherwise.
@@ -25,7 +26,8 @@ INPUT = "input"
 NORMALISED = "normalised"
 INFERRED = "inferred"
 REFERENCE = "reference"
-SOURCES = (INPUT, NORMALISED, INFERRED, REFERENCE)
+RECTIFIED = "rectified"
+SOURCES = (INPUT, NORMALISED, INFERRED, REFERENCE, RECTIFIED)
 
 STRING = pa.string()
 TIMESTAMP = pa.timestamp("s", tz="UTC")
@@ -83,6 +85,29 @@ def finalise(
         )
         entries.append(pa.StructArray.from_arrays([source, at], fields=list(ENTRY), mask=pc.is_null(source)))
         names.append(struct.type.field(i).name)
+    return pa.StructArray.from_arrays(entries, names=names)
+
+
+def mark(final: pa.StructArray | pa.ChunkedArray, fields: list[str], rows: pa.Array, source: str,
+         at: dt.datetime | str) -> pa.StructArray:
+    """`final` (from `finalise`) with `fields` of the rows where `rows` is true set to
+    {source, at}: a rectified value says so, and since when."""
+    if isinstance(final, pa.ChunkedArray):
+        final = final.combine_chunks()
+    names, entries = [], []
+    for i in range(final.type.num_fields):
+        name, entry = final.type.field(i).name, final.field(i)
+        if name in fields and not pa.types.is_struct(entry.type):
+            # A stage's struct of plain source strings (before `finalise`): only the source changes.
+            entry = pc.if_else(rows, pa.scalar(source), entry)
+        elif name in fields:
+            # A Parquet round trip may have turned the seconds into milliseconds: keep the stored type.
+            at_type = entry.type.field(entry.type.get_field_index("at")).type
+            src = pc.if_else(rows, pa.scalar(source), entry.field("source"))
+            ts = pc.if_else(rows, pa.scalar(_utc(at), TIMESTAMP).cast(at_type), entry.field("at"))
+            entry = pa.StructArray.from_arrays([src, ts], fields=list(entry.type), mask=pc.is_null(src))
+        names.append(name)
+        entries.append(entry)
     return pa.StructArray.from_arrays(entries, names=names)
 
 

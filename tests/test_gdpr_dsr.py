@@ -71,6 +71,10 @@ def test_rectify_changes_the_value_everywhere(world):
     last_names = {e["values"].get("last_name") or e["values"].get("Nom") or e["values"].get("kept_last_name")
                   for e in report["entries"] if e["file"] not in ("merge_audit",)} - {None}
     assert last_names == {"Canarywood-Martin"}
+    # The rectified value's provenance says so, with the time; the other fields keep theirs.
+    entries = [e for e in report["entries"] if e["file"] == "contacts" and isinstance(e.get("provenance"), dict)]
+    assert entries and all(e["provenance"]["last_name"]["source"] == "rectified" for e in entries)
+    assert all(e["provenance"]["email"]["source"] != "rectified" for e in entries if e["provenance"].get("email"))
     with pytest.raises(dsr.DsrError, match="cannot be rectified"):
         dsr.rectify(store, db, keys, "acme", dsr.Subject(email=CANARY_EMAIL), {"cluster_id": "P1"})
 
