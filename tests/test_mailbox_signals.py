@@ -487,3 +487,9 @@ def test_every_corpus_message_with_developed_phrasings_gives_exactly_its_signals
         if got != set(m.expected):
             wrong.append((m.kind, m.language))
     assert wrong == []
+
+
+def test_deeply_nested_mime_is_no_signal():
+    parts = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(3000))
+    raw = b"From: MAILER-DAEMON@mx.example.com\nSubject: Undeliverable\n" + parts + b"Content-Type: text/plain\n\nx@example.com\n"
+    assert extract_signals(raw, "mb") == []

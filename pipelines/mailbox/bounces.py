@@ -13,7 +13,15 @@ from email.message import Message
 
 from pipelines.mailbox import phrases
 from pipelines.mailbox.envelope import header, header_addresses, is_system_address
-from pipelines.mailbox.text import addresses, clean_address, flatten, message_text, normalise, safe_content_type
+from pipelines.mailbox.text import (
+    addresses,
+    clean_address,
+    content_param,
+    flatten,
+    message_text,
+    normalise,
+    safe_content_type,
+)
 
 # Enhanced status code (RFC 3463) not inside an IP address or version number; qmail writes "(#5.1.1)".
 ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
@@ -189,16 +197,32 @@ def returned_original_addresses(message: Message) -> set[str]:
     return out
 
 
+def _header_evidence(message: Message, subject: str) -> tuple[bool, bool, object, bool]:
+    """(sent by a mail system, null return path, bounce subject match, X-Failed-Recipients present)."""
+    sender = normalise(header(message, "From") or "")
+    return_path = header(message, "Return-Path")
+    from_daemon = bool(DAEMON_NAMES.search(sender)) or any(is_system_address(a) for a, _ in addresses(sender))
+    null_sender = return_path is not None and return_path.strip() in ("<>", "")
+    subject_hit = phrases.first_match(subject, "bounce_subject")
+    return from_daemon, null_sender, subject_hit, header(message, "X-Failed-Recipients") is not None
+
+
+DELIVERY_STATUS = re.compile(rb"(?i)content-type:\s*message/(global-)?delivery-status")
+
+
+def may_be_bounce(headers: Message, subject: str, raw: bytes) -> bool:
+    """From the headers alone (and a byte search for a delivery-status part): False when extract_bounces
+    could not find a bounce in this message, so ordinary mail skips the body entirely."""
+    from_daemon, null_sender, subject_hit, failed = _header_evidence(headers, subject)
+    return from_daemon or null_sender or bool(subject_hit) or failed or DELIVERY_STATUS.search(raw) is not None
+
+
 def looks_like_bounce(message: Message, subject: str, body: str) -> tuple[bool, str | None]:
     """(is it a non-delivery report, language of the phrase that says so)."""
-    sender = normalise(header(message, "From") or "")
-    return_path = (header(message, "Return-Path") or "").strip()
-    from_daemon = bool(DAEMON_NAMES.search(sender)) or any(is_system_address(a) for a, _ in addresses(sender))
-    null_sender = return_path in ("<>", "")  and header(message, "Return-Path") is not None
-    subject_hit = phrases.first_match(subject, "bounce_subject")
+    from_daemon, null_sender, subject_hit, failed = _header_evidence(message, subject)
     body_hit = phrases.first_match(flatten(body), "bounce_body")
     language = (body_hit or subject_hit or (None,))[0]
-    if header(message, "X-Failed-Recipients"):
+    if failed:
         return True, language
     if body_hit and (from_daemon or null_sender or subject_hit):
         return True, language
@@ -237,13 +261,9 @@ def extract_bounces(message: Message, subject: str, owner_side: set[str]) -> lis
     """The failed recipients of a bounce; None when the message is not a bounce."""
     excluded = owner_side | returned_original_addresses(message)
     body_text = normalise(message_text(message, limit=20_000))
-    try:
-        ctype = safe_content_type(message)
-        report_type = (message.get_param("report-type") or "") if ctype == "multipart/report" else ""
-    except Exception:  # noqa: BLE001
-        report_type = ""
+    report_type = content_param(message, "report-type") if safe_content_type(message) == "multipart/report" else None
     is_bounce, language = looks_like_bounce(message, subject, human_part(body_text))
-    if str(report_type).lower() == "disposition-notification":
+    if report_type == "disposition-notification":
         return None  # read receipt
     dsn = dsn_bounces(message, language or phrases.guess_language(human_part(body_text)), excluded)
     if dsn is not None:
