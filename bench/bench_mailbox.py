@@ -180,7 +180,9 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
     for name, (count, seconds, _) in runs.items():
         lines.append(f"| {name} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} |")
     peak = max(r[2] for r in runs.values())
-    lines += ["", f"Reading the export is included in the mbox and zip rows. Peak RSS of the benchmark process: {peak / 2**20:,.0f} MB "
+    lines += ["", "Most of a real mailbox is ordinary mail, which is triaged on its headers alone (no body parsed): the "
+              "ordinary-mail row is the speed that dominates a real mailbox; the corpus is mostly bounces and auto-replies.",
+              "", f"Reading the export is included in the mbox and zip rows. Peak RSS of the benchmark process: {peak / 2**20:,.0f} MB "
               "(corpus, both exports and all results in memory).", "",
               "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ".", END, ""]
     return "\n".join(lines)
@@ -212,6 +214,9 @@ def main(argv: list[str] | None = None) -> None:
             if [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in results] != \
                [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in predicted]:
                 sys.exit(f"{name}: signals differ from those of the raw messages")
+        ordinary = [m.raw for m in corpus if m.kind in ("ordinary", "newsletter")]
+        _, seconds = timed(ordinary, lambda raw: extract_signals(raw, "mb-bench"))
+        runs["raw messages, ordinary mail and newsletters only"] = (len(ordinary), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         baseline_predicted, seconds = timed((m.raw for m in corpus), dsn_only_baseline)
         runs["raw messages, DSN-only baseline"] = (len(corpus), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"

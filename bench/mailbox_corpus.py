@@ -404,6 +404,7 @@ PLAIN_BOUNCES = {
     "o365_modern": (None, None, "Microsoft Outlook <postmaster@{mxdomain}>", None, "hard_bounce", False),
     "exchange_plain": (None, None, "System Administrator <postmaster@{mxdomain}>", None, "hard_bounce", False),
     "localised_held_out": (None, None, "postmaster@{mxdomain}", None, "hard_bounce", True),
+    "delay_held_out": (None, None, "postmaster@{mxdomain}", None, "soft_bounce", True),
 }
 O365_MODERN = {
     "en": ("Undeliverable: {subject}", "Your message to {addr} couldn't be delivered.\n{local} wasn't found at {domain}.\n\n"
@@ -453,6 +454,19 @@ LOCALISED_HELD_OUT = {
 }
 
 
+# Held out: delay warnings without a status code, worded after the phrase lists were written.
+DELAY_HELD_OUT = {
+    "en": ("Delivery delay notification", "This is an automatically generated Delivery Status Notification.\n\nTHIS IS A WARNING "
+           "MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\nDelivery to the following recipients has been delayed.\n\n     {addr}"),
+    "fr": ("Avis de retard de distribution", "Ceci est un message d'avertissement uniquement ; vous n'avez pas besoin de renvoyer "
+           "votre message.\nLa distribution à {addr} est retardée : la boîte du destinataire a atteint sa taille maximale."),
+    "de": ("Verzögerte Zustellung", "Dies ist nur eine Warnung; Sie müssen Ihre Nachricht nicht erneut senden.\nDie Nachricht an "
+           "{addr} liegt noch in der Warteschlange, da das Postfach seine Maximalgröße erreicht hat."),
+    "es": ("Aviso de retraso en la entrega", "Esto es solo una advertencia; no es necesario que reenvíe su mensaje.\nEl mensaje "
+           "para {addr} sigue en cola porque el buzón ha alcanzado su tamaño máximo."),
+}
+
+
 def plain_bounce(w: World, name: str) -> LabelledMessage:
     rng = w.rng
     lang_only, subject, daemon, text, signal, held_out = PLAIN_BOUNCES[name]
@@ -486,6 +500,8 @@ def plain_bounce(w: World, name: str) -> LabelledMessage:
         attach_original = True
     elif name == "localised_held_out":
         subject, text = LOCALISED_HELD_OUT[w.lang]
+    elif name == "delay_held_out":
+        subject, text = DELAY_HELD_OUT[w.lang]
     # {each:...:each} repeats its inner text for every failed recipient.
     text = re.sub(r"\{each:(.*?)\:each}(?=[\n-]|$)", lambda m: "".join(
         m.group(1).replace("{addr}", r.address) for r in rcpts), text, flags=re.S)
@@ -760,6 +776,7 @@ def _kinds(language: str) -> list[tuple[str, object]]:
         ("o365_modern", lambda w: plain_bounce(w, "o365_modern")),
         ("exchange_plain", lambda w: plain_bounce(w, "exchange_plain")),
         ("localised_held_out", lambda w: plain_bounce(w, "localised_held_out")),
+        ("delay_held_out", lambda w: plain_bounce(w, "delay_held_out")),
         ("departed_new", lambda w: departure(w, "new")),
         ("departed_colleague", lambda w: departure(w, "colleague")),
         ("departed_none", lambda w: departure(w, "none")),
