@@ -493,3 +493,16 @@ def test_deeply_nested_mime_is_no_signal():
     parts = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(3000))
     raw = b"From: MAILER-DAEMON@mx.example.com\nSubject: Undeliverable\n" + parts + b"Content-Type: text/plain\n\nx@example.com\n"
     assert extract_signals(raw, "mb") == []
+
+
+def test_a_departure_with_one_personal_address_and_no_cue_gives_it_but_never_a_shared_mailbox():
+    one_address = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                            "Ravi O'Brien has left the company. Tom Baker will be glad to help: tom.baker@granite.example.com\n")
+    s = one(one_address)
+    assert (s.replacement_email, s.replacement_kind) == ("tom.baker@granite.example.com", "colleague")
+    moved = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                      "I have left the company. You'll find me as ravi.obrien@maple.example.com.\n")
+    assert (one(moved).replacement_email, one(moved).replacement_kind) == ("ravi.obrien@maple.example.com", "new_address")
+    shared_only = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                            "Ravi O'Brien has left the company.\nGranite | info@granite.example.com | +44 20 0000 0000\n")
+    assert one(shared_only).replacement_email is None
