@@ -152,3 +152,24 @@ def test_zip_compression_ratio_check_applies_to_one_member_too():
     with pytest.raises(MailboxExportError) as exc:
         list(iter_messages("x.zip", data, ExportLimits(max_expansion=50)))
     assert "zip bomb" in str(exc.value)
+
+
+def test_a_takeout_zip_holding_an_mbox_is_streamed_message_by_message():
+    data = zipped({"Takeout/Mail/All mail Including Spam and Trash.mbox": mboxrd(M1, M2), "Takeout/archive_browser.html": b"<html>"})
+    assert list(iter_folder_messages("takeout-20261126.zip", data)) == [
+        ("Takeout/Mail/All mail Including Spam and Trash", M1), ("Takeout/Mail/All mail Including Spam and Trash", M2)]
+    with pytest.raises(MailboxExportError) as exc:
+        list(iter_messages("takeout.zip", data, ExportLimits(max_messages=1)))
+    assert "more than 1 messages" in str(exc.value)
+    damaged = bytearray(zipped({"a.mbox": mboxrd(M1, M2) * 20}))
+    at = damaged.index(b"a.mbox") + 10
+    damaged[at:at + 30] = b"\x00" * 30
+    with pytest.raises(MailboxExportError):
+        list(iter_messages("takeout.zip", bytes(damaged)))
+
+
+def test_a_line_without_end_does_not_fill_memory_beyond_the_message_limit():
+    data = b"From x Thu Nov 26 10:00:00 2026\nSubject: x\n\n" + b"y" * (3 * 2**20)
+    with pytest.raises(MailboxExportError) as exc:
+        list(iter_messages("x.mbox", data, ExportLimits(max_message_bytes=2**20)))
+    assert "limit per message" in str(exc.value)
