@@ -125,10 +125,17 @@ def dsn_only_baseline(raw: bytes) -> list[MailboxSignal]:
         return []
 
 
-def timed(messages: Iterable[bytes], extract: Callable[[bytes], list[MailboxSignal]]) -> tuple[list[list[MailboxSignal]], float]:
-    start = time.perf_counter()
-    out = [extract(raw) for raw in messages]
-    return out, time.perf_counter() - start
+REPEATS = 3  # the machine is shared: the best of a few runs is the least disturbed one
+
+
+def timed(messages: Callable[[], Iterable[bytes]], extract: Callable[[bytes], list[MailboxSignal]]) -> tuple[list[list[MailboxSignal]], float]:
+    """Results and the best wall time of REPEATS runs over messages() (read again each run)."""
+    best = float("inf")
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        out = [extract(raw) for raw in messages()]
+        best = min(best, time.perf_counter() - start)
+    return out, best
 
 
 def pct(value: float | None) -> str:
@@ -191,7 +198,7 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
     wrong = sorted(scores.errors.items(), key=lambda kv: -kv[1])
     lines += ["", "Corpus kinds with messages not exactly right (messages wrong / kind): "
               + (", ".join(f"{k} {v}" for k, v in wrong) if wrong else "none") + ".", ""]
-    lines += ["### Throughput (one process, one core)", "", "| input | messages | seconds | messages/s |", "|---|---|---|---|"]
+    lines += ["### Throughput (one process, one core)", "", "| input | messages | seconds (best of 3) | messages/s |", "|---|---|---|---|"]
     for name, (count, seconds, _) in runs.items():
         lines.append(f"| {name} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} |")
     peak = max(r[2] for r in runs.values())
@@ -219,20 +226,20 @@ def main(argv: list[str] | None = None) -> None:
         mbox, zipped = Path(tmp) / "corpus.mbox", Path(tmp) / "corpus.zip"
         write_mbox(corpus, mbox)
         write_eml_zip(corpus, zipped)
-        predicted, seconds = timed((m.raw for m in corpus), lambda raw: extract_signals(raw, "mb-bench"))
+        predicted, seconds = timed(lambda: (m.raw for m in corpus), lambda raw: extract_signals(raw, "mb-bench"))
         runs["raw messages"] = (len(corpus), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         for name, path in (("mbox export", mbox), ("zip of .eml", zipped)):
             data = path.read_bytes()
-            results, seconds = timed(iter_messages(path.name, data), lambda raw: extract_signals(raw, "mb-bench"))
+            results, seconds = timed(lambda: iter_messages(path.name, data), lambda raw: extract_signals(raw, "mb-bench"))
             runs[name] = (len(results), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
             # Same signals whichever way the messages arrive (the zip keeps corpus order; so does the mbox).
             if [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in results] != \
                [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in predicted]:
                 sys.exit(f"{name}: signals differ from those of the raw messages")
         ordinary = [m.raw for m in corpus if m.kind in ("ordinary", "newsletter")]
-        _, seconds = timed(ordinary, lambda raw: extract_signals(raw, "mb-bench"))
+        _, seconds = timed(lambda: ordinary, lambda raw: extract_signals(raw, "mb-bench"))
         runs["raw messages, ordinary mail and newsletters only"] = (len(ordinary), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-        baseline_predicted, seconds = timed((m.raw for m in corpus), dsn_only_baseline)
+        baseline_predicted, seconds = timed(lambda: (m.raw for m in corpus), dsn_only_baseline)
         runs["raw messages, DSN-only baseline"] = (len(corpus), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"
     scores, baseline = score(corpus, predicted), score(corpus, baseline_predicted)

@@ -506,3 +506,13 @@ def test_a_departure_with_one_personal_address_and_no_cue_gives_it_but_never_a_s
     shared_only = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
                             "Ravi O'Brien has left the company.\nGranite | info@granite.example.com | +44 20 0000 0000\n")
     assert one(shared_only).replacement_email is None
+
+
+def test_observed_at_falls_back_to_the_received_header_then_to_the_callers_arrival_time():
+    body = "\nJames Carter is no longer with Northwind.\n"
+    with_received = (b"Received: from mx.example.com by mx.client.example.fr; Mon, 2 Nov 2026 23:30:00 -0300\n"
+                     b"From: jcarter@northwind.example.com\nSubject: Automatic reply\n" + body.encode())
+    assert one(with_received).observed_at == "2026-11-03T02:30:00Z"
+    bare = b"From: jcarter@northwind.example.com\nSubject: Automatic reply\nDate: not a date\n" + body.encode()
+    assert extract_signals(bare, "mb", received_at="2026-11-04T08:00:00Z")[0].observed_at == "2026-11-04T08:00:00Z"
+    assert one(bare).observed_at == ""

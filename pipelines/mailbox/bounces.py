@@ -52,11 +52,11 @@ def classify(status: str | None, basic: str | None, reason: str, delayed: bool) 
         if klass == "4":
             return "soft_bounce"
         if klass == "5":
+            if subject == "1":
+                return "hard_bounce"  # 5.1.x: the address itself is bad, whatever the text adds
             if (subject, detail) in SOFT_PERMANENT or subject in SOFT_PERMANENT_CLASSES:
                 return "soft_bounce"
-            if soft_words and not (subject == "1" and hard_words):
-                return "soft_bounce"
-            return "hard_bounce"
+            return "soft_bounce" if soft_words and not hard_words else "hard_bounce"
     if basic:
         if basic.startswith("4") or basic == "552":
             return "soft_bounce"
