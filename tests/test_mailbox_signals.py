@@ -516,3 +516,16 @@ def test_observed_at_falls_back_to_the_received_header_then_to_the_callers_arriv
     bare = b"From: jcarter@northwind.example.com\nSubject: Automatic reply\nDate: not a date\n" + body.encode()
     assert extract_signals(bare, "mb", received_at="2026-11-04T08:00:00Z")[0].observed_at == "2026-11-04T08:00:00Z"
     assert one(bare).observed_at == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I have left the office on Friday and will be back on Monday 7 December.",
+        "Ab Januar bin ich nicht mehr für das Projekt Nordlicht zuständig; ich bin bis 4.1. im Urlaub.",
+        "I no longer work on Fridays. I will answer your message on Monday.",
+        "Je ne travaille plus le mercredi ; je vous répondrai jeudi.",
+    ],
+)
+def test_absence_wording_close_to_a_departure_is_no_signal(body):
+    assert extract_signals(autoreply("someone@example.com", "Automatic reply", body), "mb") == []

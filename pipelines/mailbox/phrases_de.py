@@ -53,7 +53,8 @@ PHRASES: dict[str, list[str]] = {
     "departure": [
         r"(hat|habe) (das|unser) unternehmen (verlassen|zum .{1,20} verlassen)",
         r"(hat|habe) (das|unser) unternehmen .{0,40}verlassen",
-        r"(ist|bin) nicht mehr (bei|im unternehmen|in unserem|fur|teil)",
+        # Not "nicht mehr für": "ab Januar bin ich nicht mehr für Projekt X zuständig" is a change of duties.
+        r"(ist|bin) nicht mehr (bei|im unternehmen|in unserem unternehmen|teil (des|unseres) (unternehmens|teams))",
         r"nicht mehr (fur|bei) .{0,60} tatig",
         r"nicht mehr (im|in unserem) (unternehmen|haus|team)",
         r"(ist|bin) (aus dem unternehmen|bei uns) ausgeschieden",

@@ -98,7 +98,8 @@ PHRASES: dict[str, list[str]] = {
         r"(is|am) not (with|employed (by|at|with)|working (for|at|with)) .{0,60}any ?more",
         r"no longer works? (for|at|with)",
         r"(has|have) (now )?left (the|our|this) (company|firm|organi[sz]ation|group|business|team|agency|practice)",
-        r"(has|have) left [a-z0-9&. -]{1,40} (as of|on|effective|since)",
+        # "I have left the office on Friday" is an out-of-office: the office, and "on <day>", do not count.
+        r"(has|have) left (?!the office|the building|early|for )[a-z0-9&. -]{1,40} (as of|effective|since)",
         r"left the company",
         r"no longer employed",
         r"this (e-?mail )?(address|account|mailbox) is no longer (active|monitored|in use)",
