@@ -8,6 +8,8 @@ import zipfile
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.mailbox_corpus import build_corpus, write_eml_zip, write_mbox
 from pipelines.mailbox.exports import ExportLimits, MailboxExportError, iter_folder_messages, iter_messages
@@ -173,3 +175,14 @@ def test_a_line_without_end_does_not_fill_memory_beyond_the_message_limit():
     with pytest.raises(MailboxExportError) as exc:
         list(iter_messages("x.mbox", data, ExportLimits(max_message_bytes=2**20)))
     assert "limit per message" in str(exc.value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["x.mbox", "x.zip", "x.eml", "upload"]), st.binary(max_size=2000),
+       st.sampled_from([b"", b"PK\x03\x04", b"From a Thu Nov 26 10:00:00 2026\n", b"Subject: x\n"]))
+def test_any_bytes_give_messages_or_a_clean_export_error(name, data, prefix):
+    try:
+        for raw in iter_messages(name, prefix + data, ExportLimits(max_messages=50, max_message_bytes=10_000)):
+            assert isinstance(raw, bytes)
+    except MailboxExportError as exc:
+        assert "\n" not in str(exc)

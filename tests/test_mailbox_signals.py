@@ -529,3 +529,25 @@ def test_observed_at_falls_back_to_the_received_header_then_to_the_callers_arriv
 )
 def test_absence_wording_close_to_a_departure_is_no_signal(body):
     assert extract_signals(autoreply("someone@example.com", "Automatic reply", body), "mb") == []
+
+
+def test_a_helpdesk_address_in_a_bounce_is_not_a_failed_recipient():
+    raw = msg(f"""
+        From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+        To: {OWNER}
+        Subject: Undelivered Mail Returned to Sender
+
+        Your message could not be delivered to one or more recipients.
+
+        <gone@example.net>: 550 5.1.1 user unknown
+
+        If you need help, contact your e-mail administrator at helpdesk@example.net.
+        Transcript: 250 2.1.0 Sender OK
+    """)
+    got = [(s.address, s.signal, s.status_code) for s in extract_signals(raw, "mb")]
+    assert got == [("gone@example.net", "hard_bounce", "5.1.1")]
+
+
+def test_a_report_whose_recipient_succeeded_without_action_is_no_signal():
+    raw = dsn("failed", "2.0.0", "250 2.0.0 OK").replace(b"Action: failed\n", b"")
+    assert extract_signals(raw, "mb") == []

@@ -24,11 +24,13 @@ from pipelines.mailbox.text import (
 )
 
 # Enhanced status code (RFC 3463) not inside an IP address or version number; qmail writes "(#5.1.1)".
-ENHANCED = re.compile(r"(?<![\d.])([245])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
+# Only failure classes: a 2.x.x success code in a transcript says nothing about the failure.
+ENHANCED = re.compile(r"(?<![\d.])([45])\.(\d{1,3})\.(\d{1,3})(?!\.?\d)")
 # Basic SMTP reply codes that speak about a recipient.
 BASIC = re.compile(r"(?<![\d.])(4[25]\d|5[05]\d)(?=[ -])")
 DAEMON_NAMES = re.compile(r"mail delivery (system|subsystem)|mailer-?daemon|postmaster|microsoft outlook|mail administrator")
 # 5.x.y codes about the message or the sender's reputation, or a full mailbox: the address itself is fine.
+HELP_CONTEXT = 80  # characters before an address where a "contact your administrator" phrase disqualifies it
 SOFT_PERMANENT = {("2", "2"), ("2", "3"), ("3", "4"), ("4", "6"), ("4", "7")}
 SOFT_PERMANENT_CLASSES = {"6", "7"}
 
@@ -149,6 +151,8 @@ def dsn_bounces(message: Message, language: str | None, excluded: set[str]) -> l
             action = (fields.get("action") or "").strip().lower()
             if action in ("delivered", "relayed", "expanded"):
                 continue
+            if action not in ("failed", "delayed") and (fields.get("status") or "").strip().startswith("2"):
+                continue  # no Action, success status
             if recipient in excluded or is_system_address(recipient):
                 continue
             status = status_in(fields.get("status") or "")
@@ -241,6 +245,8 @@ def text_bounces(message: Message, subject: str, excluded: set[str], language: s
     for addr, pos in candidates:
         if addr in excluded or is_system_address(addr) or addr in seen:
             continue
+        if pos >= 0 and phrases.any_match(flat[max(0, pos - HELP_CONTEXT):pos], "bounce_not_recipient"):
+            continue  # "contact your administrator at helpdesk@…": a helper, not a failed recipient
         seen[addr] = pos
     out = []
     for addr, pos in seen.items():

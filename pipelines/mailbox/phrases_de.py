@@ -44,6 +44,11 @@ PHRASES: dict[str, list[str]] = {
         r"(konto|postfach) (wurde )?(deaktiviert|geloscht|gesperrt)",
         r"ungultige (adresse|e-?mail-adresse|empfangeradresse)",
     ],
+    "bounce_not_recipient": [
+        r"(wenden sie sich an|kontaktieren sie|schreiben sie an) (ihren |ihre |den |die )?(administrator|administratorin|e-?mail-administrator|support|helpdesk|it-abteilung|postmaster)",
+        r"(administrator|support|helpdesk) (unter|an)",
+        r"fur (weitere )?(hilfe|unterstutzung)",
+    ],
     "autoreply_subject": [
         r"^automatische antwort",
         r"^(automatische )?abwesenheits(notiz|nachricht|meldung)",

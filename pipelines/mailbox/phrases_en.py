@@ -87,6 +87,12 @@ PHRASES: dict[str, list[str]] = {
         r"unrouteable address",
         r"not a valid (e-?mail )?address",
     ],
+    # Before an address in a bounce that is a helper to contact, not a failed recipient.
+    "bounce_not_recipient": [
+        r"(contact|write to|e-?mail|send (e-?)?mail to|reach) (your |the |our )?(e-?mail |mail |system |it )?(administrator|admin|helpdesk|help desk|support|postmaster|it department)",
+        r"(administrator|admin|helpdesk|help desk|support team|postmaster) (at|on)",
+        r"for (further )?(assistance|help)",
+    ],
     "autoreply_subject": [
         r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response|auto)\b",
         r"out of (the )?office",

@@ -45,6 +45,11 @@ PHRASES: dict[str, list[str]] = {
         r"cuenta (desactivada|deshabilitada|eliminada)",
         r"direccion (de correo )?(no valida|invalida)",
     ],
+    "bounce_not_recipient": [
+        r"(contacte|contacta|pongase en contacto|escriba) (con )?(a )?(su |el |al )?(administrador|administradora|soporte|servicio tecnico|departamento de ti|postmaster)",
+        r"(administrador|soporte) (en|a)",
+        r"para (mas )?(ayuda|asistencia)",
+    ],
     "autoreply_subject": [
         r"^respuesta automatica",
         r"^(mensaje )?automatico",

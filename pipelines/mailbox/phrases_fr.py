@@ -44,6 +44,11 @@ PHRASES: dict[str, list[str]] = {
         r"compte (desactive|supprime)",
         r"adresse (e-?mail )?(non valide|invalide)",
     ],
+    "bounce_not_recipient": [
+        r"(contactez|contacter|ecrivez a|ecrire a) (votre |l'|le )?(administrateur|administratrice|support|assistance|service informatique|postmaster)",
+        r"(administrateur|support|assistance) (a l'adresse|a)",
+        r"pour (toute )?(assistance|aide)",
+    ],
     "autoreply_subject": [
         r"^reponse automatique",
         r"^(message )?automatique",
