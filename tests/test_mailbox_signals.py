@@ -551,3 +551,26 @@ def test_a_helpdesk_address_in_a_bounce_is_not_a_failed_recipient():
 def test_a_report_whose_recipient_succeeded_without_action_is_no_signal():
     raw = dsn("failed", "2.0.0", "250 2.0.0 OK").replace(b"Action: failed\n", b"")
     assert extract_signals(raw, "mb") == []
+
+
+def test_exchange_ndr_listing_recipients_before_their_codes_gives_each_its_own():
+    raw = msg(f"""
+        From: Microsoft Outlook <postmaster@acme.example.com>
+        To: {OWNER}
+        Subject: Undeliverable: Quote
+
+        Delivery has failed to these recipients or groups:
+
+        anna@acme.example.com
+        bob@acme.example.com
+
+        Diagnostic information for administrators:
+
+        anna@acme.example.com
+        Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+
+        bob@acme.example.com
+        Remote Server returned '552 5.2.2 mailbox full'
+    """)
+    got = {(s.address, s.signal, s.status_code) for s in extract_signals(raw, "mb")}
+    assert got == {("anna@acme.example.com", "hard_bounce", "5.1.1"), ("bob@acme.example.com", "soft_bounce", "5.2.2")}

@@ -249,18 +249,27 @@ def text_bounces(message: Message, subject: str, excluded: set[str], language: s
             continue  # "contact your administrator at helpdesk@…": a helper, not a failed recipient
         seen[addr] = pos
     out = []
-    for addr, pos in seen.items():
-        if pos < 0:
-            pos = next((p for a, p in found if a == addr), 0)
-        later = [p for a, p in found if p > pos and a != addr]
-        end = min(later[0] if later else len(flat), pos + 1500)
-        segment = flat[pos:end]
-        status = status_in(segment) or status_in(flat)
-        basic = None if status else (basic_in(segment) or basic_in(flat))
+    for addr in seen:
+        segment = _reason_segment(flat, found, addr)
+        status = status_in(segment or flat)
+        basic = None if status else basic_in(segment or flat)
         delayed = delayed_message and not (status or "").startswith("5")
-        signal = classify(status, basic, segment if (status_in(segment) or basic_in(segment)) else flat, delayed)
+        signal = classify(status, basic, segment or flat, delayed)
         out.append(Bounce(addr, signal, status, language))
     return out
+
+
+def _reason_segment(flat: str, found: list[tuple[str, int]], addr: str) -> str | None:
+    """The text after an occurrence of the address, up to the next other address, that carries a status code
+    (Exchange lists the recipients first and their codes further down, so any occurrence may be the one)."""
+    for a, pos in found:
+        if a != addr:
+            continue
+        later = [p for b, p in found if p > pos and b != addr]
+        segment = flat[pos:min(later[0] if later else len(flat), pos + 1500)]
+        if status_in(segment) or basic_in(segment):
+            return segment
+    return None
 
 
 def extract_bounces(message: Message, subject: str, owner_side: set[str]) -> list[Bounce] | None:
