@@ -574,3 +574,24 @@ def test_exchange_ndr_listing_recipients_before_their_codes_gives_each_its_own()
     """)
     got = {(s.address, s.signal, s.status_code) for s in extract_signals(raw, "mb")}
     assert got == {("anna@acme.example.com", "hard_bounce", "5.1.1"), ("bob@acme.example.com", "soft_bounce", "5.2.2")}
+
+
+@pytest.mark.parametrize(
+    ("body", "language"),
+    [
+        ("Peter Evans has retired. Please direct your enquiries to anna.bell@example.com.", "en"),
+        ("Jean Martin a quitté ACME Logistique le 30 septembre. Merci de contacter anna.bell@example.com", "fr"),
+        ("Herr Weber hat die ACME GmbH zum 30.09.2026 verlassen. Bitte wenden Sie sich an anna.bell@example.com", "de"),
+        ("El Sr. Ruiz causó baja en la empresa. Por favor, póngase en contacto con anna.bell@example.com", "es"),
+    ],
+)
+def test_more_ways_of_saying_someone_left(body, language):
+    s = one(autoreply("leaver@example.com", "Automatic reply", body))
+    assert (s.address, s.signal, s.language, s.replacement_email, s.replacement_kind) == (
+        "leaver@example.com", "departed", language, "anna.bell@example.com", "colleague")
+
+
+def test_a_colleague_who_can_be_reached_somewhere_is_a_colleague_not_a_new_address():
+    s = one(autoreply("James Carter <jcarter@northwind.example.com>", "Automatic reply",
+                      "James Carter is no longer with Northwind. His colleague Tom Baker can be reached at tom.baker@northwind.example.com."))
+    assert (s.replacement_email, s.replacement_kind) == ("tom.baker@northwind.example.com", "colleague")

@@ -66,6 +66,8 @@ PHRASES: dict[str, list[str]] = {
         r"(ist|bin) .{0,40} ausgeschieden",
         r"(hat|habe) .{0,40} verlassen und ist",
         r"nicht mehr (beschaftigt|angestellt|erreichbar unter dieser adresse)",
+        r"arbeitet nicht mehr (bei|fur|im unternehmen)",
+        r"(hat|habe) (die |den |das )?[a-z0-9&. -]{1,40} (zum|am|per) [0-9a-z. ]{1,20} verlassen",
         r"diese (e-?mail-?)?(adresse|postfach) (ist|wird) nicht mehr (aktiv|gelesen|genutzt)",
     ],
     "out_of_office": [

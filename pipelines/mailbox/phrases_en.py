@@ -109,6 +109,9 @@ PHRASES: dict[str, list[str]] = {
         r"left the company",
         r"no longer employed",
         r"this (e-?mail )?(address|account|mailbox) is no longer (active|monitored|in use)",
+        r"no longer (works|working) here",
+        r"(is|am) no longer (an employee|a member of staff|on the staff)",
+        r"(has|have) (now )?retired\b",
     ],
     "out_of_office": [
         r"out of (the )?office",
@@ -125,12 +128,13 @@ PHRASES: dict[str, list[str]] = {
         r"(please )?(contact|reach out to|get in touch with|write to|forward your (e-?mail|message)s? to|send (your )?(e-?mail|message)s? to)",
         r"(has taken over|takes over|will be handling|is now handling|is now responsible)",
         r"(enquiries|inquiries|questions|matters) (should|can) be (sent|directed|addressed) to",
+        r"(please )?(direct|address|redirect) (your |all |any )?(enquiries|inquiries|questions|e-?mails|correspondence|requests) to",
     ],
     # Cues before the same person's new address.
     "replacement_new": [
         r"(my|his|her|their) new (e-?mail|address|e-?mail address|mailbox)",
         r"(reach|contact|email|write to) me (at|on)",
-        r"(i can|can) (now )?be reached at",
+        r"i can (now )?be reached at",
     ],
     # Where the quoted original starts in a reply (text after is not the auto-reply's own).
     "quote_markers": [

@@ -61,6 +61,8 @@ PHRASES: dict[str, list[str]] = {
         r"ne (fait|fais) plus partie (de|du|des)",
         r"n'est plus en poste",
         r"ne suis plus en poste",
+        r"(a|ai) quitte (?!le bureau)[a-z0-9&' .-]{1,40} (le|depuis le|au|en date du) [0-9]{1,2}",
+        r"(a|ai|est) (pris sa|pris ma|parti a la|partie a la) retraite",
         r"ne travaille plus (chez|pour|au sein|dans|avec)",
         r"n'(est|exerce) plus (au sein|employee?|salariee?|collaborat(eur|rice)) ",
         r"n'est plus (chez|dans l'entreprise|dans la societe)",
