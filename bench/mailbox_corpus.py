@@ -807,6 +807,8 @@ def build_corpus(n_per_kind: int = 10, seed: int = 7) -> list[LabelledMessage]:
             for _ in range(n_per_kind):
                 m = make(w)  # type: ignore[operator]
                 m.kind = kind
+                if rng.random() < 0.15:
+                    m.raw = m.raw.replace(b"\n", b"\r\n")  # as Outlook and most .eml exports write them
                 m.folder = "INBOX" if not m.expected else rng.choice(["INBOX", "INBOX", "Bounces", "Auto-replies"])
                 out.append(m)
     rng.shuffle(out)
@@ -818,7 +820,7 @@ def write_mbox(messages: list[LabelledMessage], path: Path) -> None:
     with open(path, "wb") as f:
         for m in messages:
             f.write(b"From MAILER-DAEMON Thu Nov 26 10:00:00 2026\n")
-            body = re.sub(rb"^(>*From )", rb">\1", m.raw.replace(b"\r\n", b"\n"), flags=re.M)
+            body = re.sub(rb"^(>*From )", rb">\1", m.raw, flags=re.M)
             f.write(body if body.endswith(b"\n") else body + b"\n")
             f.write(b"\n")
 
