@@ -94,7 +94,8 @@ PHRASES: dict[str, list[str]] = {
         r"for (further )?(assistance|help)",
     ],
     "autoreply_subject": [
-        r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response|auto)\b",
+        r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response)\b",
+        r"^auto ?:",  # Outlook's short prefix; "Auto insurance quote" is no auto-reply
         r"out of (the )?office",
         r"autoreply",
     ],

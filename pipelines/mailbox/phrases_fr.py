@@ -53,8 +53,8 @@ PHRASES: dict[str, list[str]] = {
         r"^reponse automatique",
         r"^(message )?automatique",
         r"absence du bureau",
-        r"^absent",
-        r"^absence",
+        r"^absente?\b(?! de)",
+        r"^absence\b(?! de)",  # "Absence de réponse" is a person writing
     ],
     "departure": [
         r"(a|ai) quitte (la societe|l'entreprise|le groupe|le cabinet|l'agence|notre (societe|entreprise|groupe|cabinet)|ses fonctions|mes fonctions|nos effectifs)",
