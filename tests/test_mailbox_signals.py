@@ -595,3 +595,9 @@ def test_a_colleague_who_can_be_reached_somewhere_is_a_colleague_not_a_new_addre
     s = one(autoreply("James Carter <jcarter@northwind.example.com>", "Automatic reply",
                       "James Carter is no longer with Northwind. His colleague Tom Baker can be reached at tom.baker@northwind.example.com."))
     assert (s.replacement_email, s.replacement_kind) == ("tom.baker@northwind.example.com", "colleague")
+
+
+def test_the_mailbox_owners_address_is_refused_as_source_mailbox():
+    with pytest.raises(ValueError) as exc:
+        extract_signals(POSTFIX, OWNER)
+    assert OWNER not in str(exc.value)

@@ -41,7 +41,10 @@ class MailboxSignal:
 
 def extract_signals(raw: bytes, source_mailbox: str, *, received_at: str | None = None) -> list[MailboxSignal]:
     """The signals one raw RFC 5322 message carries. `received_at` (ISO 8601 UTC, e.g. the IMAP
-    INTERNALDATE) is used when the message has no usable Date or Received header."""
+    INTERNALDATE) is used when the message has no usable Date or Received header. Raises ValueError only when
+    `source_mailbox` is not an opaque id (it holds an "@"): the owner's address must never travel with signals."""
+    if not isinstance(source_mailbox, str) or "@" in source_mailbox:
+        raise ValueError("source_mailbox must be an opaque mailbox id, not an e-mail address")
     try:
         return _extract(raw, source_mailbox, received_at)
     except Exception:  # noqa: BLE001 - a malformed message is no signal, never a failed batch
