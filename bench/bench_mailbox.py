@@ -168,7 +168,7 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
         "the templates and the lists, so even the held-out figures are optimistic: expect lower recall on real "
         "mailboxes, whose wording nobody here has seen. Two changes were made after seeing held-out results, neither "
         "adding a phrase: a departure notice whose own words hold exactly one personal address gives that address "
-        "as the replacement, and name matching reads names with particles or apostrophes; the held-out *replacement* "
+        "as the replacement, and name matching reads names with particles, apostrophes and letters such as ı, ł or ø; the held-out *replacement* "
         "figures are therefore not blind. Precision and recall count "
         "(address, signal) pairs: a hard bounce reported as soft is one false positive and one false negative.",
         "",
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> None:
                 sys.exit(f"{name}: signals differ from those of the raw messages")
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"
     scores, baseline = score(corpus, predicted), score(corpus, baseline_predicted)
-    section = render(corpus, scores, baseline, runs, machine, "python -m bench.bench_mailbox " + " ".join(argv or sys.argv[1:]))
+    section = render(corpus, scores, baseline, runs, machine, " ".join(["python -m bench.bench_mailbox", *(argv or sys.argv[1:])]))
     print(section)
     if not args.no_markdown:
         replace_section(section, BEGIN.split(" (")[0], END, BENCHMARKS_MD)

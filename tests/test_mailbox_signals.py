@@ -601,3 +601,9 @@ def test_the_mailbox_owners_address_is_refused_as_source_mailbox():
     with pytest.raises(ValueError) as exc:
         extract_signals(POSTFIX, OWNER)
     assert OWNER not in str(exc.value)
+
+
+def test_names_with_letters_that_do_not_decompose_match_their_new_address():
+    raw = autoreply("=?utf-8?q?Emre_Y=C4=B1lmaz?= <emre.yilmaz@rheinwerk.example.de>", "Automatische Antwort",
+                    "Herr Yılmaz hat das Unternehmen verlassen. Künftig bin ich unter eyilmaz@hansa.example.de zu finden.")
+    assert one(raw).replacement_kind == "new_address"

@@ -24,7 +24,10 @@ _COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]{0,2000}>", re.S | re.I)
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]{0,2000}>", re.I)
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-                         "\u00a0": " ", "\u202f": " ", "\u2013": "-", "\u2014": "-", "\u00df": "ss"})
+                         "\u00a0": " ", "\u202f": " ", "\u2013": "-", "\u2014": "-", "\u00df": "ss",
+                         # letters NFKD does not decompose, as address slugs write them
+                         "\u0131": "i", "\u0142": "l", "\u0141": "l", "\u00f8": "o", "\u00d8": "o", "\u0111": "d",
+                         "\u00e6": "ae", "\u00c6": "ae", "\u0153": "oe", "\u0152": "oe"})
 
 
 def html_to_text(markup: str) -> str:
