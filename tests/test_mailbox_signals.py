@@ -607,3 +607,12 @@ def test_names_with_letters_that_do_not_decompose_match_their_new_address():
     raw = autoreply("=?utf-8?q?Emre_Y=C4=B1lmaz?= <emre.yilmaz@rheinwerk.example.de>", "Automatische Antwort",
                     "Herr Yılmaz hat das Unternehmen verlassen. Künftig bin ich unter eyilmaz@hansa.example.de zu finden.")
     assert one(raw).replacement_kind == "new_address"
+
+
+def test_a_departure_notice_with_a_null_return_path_is_no_bounce():
+    raw = b"Return-Path: <>\n" + autoreply(
+        "James Carter <jcarter@northwind.example.com>", "Automatic reply: Quote",
+        "James Carter is no longer with Northwind: your message was not delivered to him.\n"
+        "Please contact laura.hughes@northwind.example.com.")
+    s = one(raw)
+    assert (s.address, s.signal, s.replacement_email) == ("jcarter@northwind.example.com", "departed", "laura.hughes@northwind.example.com")

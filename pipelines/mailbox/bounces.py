@@ -228,7 +228,9 @@ def looks_like_bounce(message: Message, subject: str, body: str) -> tuple[bool, 
     language = (body_hit or subject_hit or (None,))[0]
     if failed:
         return True, language
-    if body_hit and (from_daemon or null_sender or subject_hit):
+    # A null return path alone is not enough: auto-replies (RFC 3834) are sent with one too, and a departure
+    # notice saying "your message was not delivered to him" must not make its colleague a failed recipient.
+    if body_hit and (from_daemon or subject_hit):
         return True, language
     return bool(from_daemon and subject_hit), language
 
