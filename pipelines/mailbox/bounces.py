@@ -31,6 +31,7 @@ BASIC = re.compile(r"(?<![\d.])(4[25]\d|5[05]\d)(?=[ -])")
 DAEMON_NAMES = re.compile(r"mail delivery (system|subsystem)|mailer-?daemon|postmaster|microsoft outlook|mail administrator")
 # 5.x.y codes about the message or the sender's reputation, or a full mailbox: the address itself is fine.
 HELP_CONTEXT = 80  # characters before an address where a "contact your administrator" phrase disqualifies it
+SENDER_SIDE = {("1", "7"), ("1", "8")}  # 5.1.7 / 5.1.8: bad *sender* mailbox or system address
 SOFT_PERMANENT = {("2", "2"), ("2", "3"), ("3", "4"), ("4", "6"), ("4", "7")}
 SOFT_PERMANENT_CLASSES = {"6", "7"}
 
@@ -54,6 +55,8 @@ def classify(status: str | None, basic: str | None, reason: str, delayed: bool) 
         if klass == "4":
             return "soft_bounce"
         if klass == "5":
+            if (subject, detail) in SENDER_SIDE:
+                return "soft_bounce"  # the owner's own address was refused: nothing wrong with the recipient
             if subject == "1":
                 return "hard_bounce"  # 5.1.x: the address itself is bad, whatever the text adds
             if (subject, detail) in SOFT_PERMANENT or subject in SOFT_PERMANENT_CLASSES:
