@@ -91,6 +91,7 @@ def test_rfc3464_user_unknown_is_a_hard_bounce_dated_in_utc():
         ("failed", "5.0.0", "550 5.0.0 quota exceeded", "soft_bounce"),  # the words win over a vague 5.0.0
         ("failed", "5.7.1", "550 5.7.1 Message rejected as spam", "soft_bounce"),  # policy: the address is fine
         ("failed", "5.1.8", "553 5.1.8 Sender address rejected: Domain not found", "soft_bounce"),  # the sender's fault
+        ("failed", "5.0.0", "550 5.0.0 Message rejected due to spam; listed at zen.spamhaus.org", "soft_bounce"),
         ("delayed", "4.4.7", "451 4.4.7 connect to mx: Connection timed out", "soft_bounce"),
         ("failed", "4.7.1", "450 4.7.1 Greylisted, please try again later", "soft_bounce"),
     ],

@@ -50,6 +50,8 @@ def classify(status: str | None, basic: str | None, reason: str, delayed: bool) 
         return "soft_bounce"
     soft_words = phrases.any_match(reason, "soft") is not None
     hard_words = phrases.any_match(reason, "hard") is not None
+    if phrases.any_match(reason, "not_address") and not (status and status.startswith("5.1.") and hard_words):
+        return "soft_bounce"  # the sender or the message was refused; the address may well be right
     if status:
         klass, subject, detail = status.split(".")
         if klass == "4":

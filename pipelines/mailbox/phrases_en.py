@@ -93,6 +93,15 @@ PHRASES: dict[str, list[str]] = {
         r"(administrator|admin|helpdesk|help desk|support team|postmaster) (at|on)",
         r"for (further )?(assistance|help)",
     ],
+    # Rejections about the sender or the message, not the recipient's address (never a hard bounce alone).
+    "not_address": [
+        r"sender (address|domain) (rejected|not found|unknown|verification failed)",
+        r"(spf|dkim|dmarc)( check)? (fail|failed|failure|validation failed)",
+        r"(rejected|blocked) (as|for|because of|due to) (spam|policy|reputation)",
+        r"(blacklist(ed)?|blocklist(ed)?|listed (at|in|on) [a-z0-9.-]+bl)",
+        r"message (size )?(exceeds|is too (big|large))",
+        r"(too many|rate limit|rate-limited)",
+    ],
     "autoreply_subject": [
         r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response)\b",
         r"^auto ?:",  # Outlook's short prefix; "Auto insurance quote" is no auto-reply
