@@ -666,6 +666,12 @@ def departure(w: World, replacement: str) -> LabelledMessage:
     fill = dict(name=p.name, title=w.title(p), last=p.last, company=p.company, day=w.day(), new=new.address,
                 newcompany=new.company, cname=colleague.name, caddr=colleague.address)
     text = sentence.format(**fill) + "\n" + repl.format(**fill) + "\n"
+    if w.lang != "en" and rng.random() < 0.3:
+        # Bilingual notices are common in Europe: the same words again in English, after the local ones.
+        en_sentence, en_held1 = rng.choice(DEPARTURE["en"])
+        en_repl, en_held2 = rng.choice(REPLACEMENT["en"][replacement])
+        text += "\n" + en_sentence.format(**fill) + "\n" + en_repl.format(**fill) + "\n"
+        held1, held2 = held1 or en_held1, held2 or en_held2
     expected_repl = {"new": new.address, "colleague": colleague.address, "none": None}[replacement]
     kind = {"new": "new_address", "colleague": "colleague", "none": None}[replacement]
     raw = _autoreply(w, p, text, rng)
@@ -682,6 +688,12 @@ def out_of_office(w: World, with_colleague: bool) -> LabelledMessage:
     text = sentence.format(day=w.day())
     if with_colleague:
         text += "\n" + OOO_COLLEAGUE[w.lang].format(cname=colleague.name, caddr=colleague.address)
+    if w.lang != "en" and rng.random() < 0.3:
+        en_sentence, en_held = rng.choice(OOO["en"])
+        text += "\n\n" + en_sentence.format(day=w.day())
+        if with_colleague:
+            text += "\n" + OOO_COLLEAGUE["en"].format(cname=colleague.name, caddr=colleague.address)
+        held = held or en_held
     raw = _autoreply(w, p, text + "\n", rng)
     return LabelledMessage(raw, "INBOX", [], w.lang, "ooo_colleague" if with_colleague else "ooo", held)
 

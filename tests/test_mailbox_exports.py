@@ -186,3 +186,15 @@ def test_any_bytes_give_messages_or_a_clean_export_error(name, data, prefix):
             assert isinstance(raw, bytes)
     except MailboxExportError as exc:
         assert "\n" not in str(exc)
+
+
+def test_scanning_an_export_gives_a_signal_table_and_counts_without_personal_data(tmp_path):
+    from pipelines.mailbox.scan import scan_export
+
+    corpus = build_corpus(n_per_kind=1, seed=5)
+    write_mbox(corpus, tmp_path / "c.mbox")
+    table, counts = scan_export("c.mbox", (tmp_path / "c.mbox").read_bytes(), "mb-01")
+    assert counts["messages"] == len(corpus)
+    assert counts["hard_bounce"] + counts["soft_bounce"] + counts["departed"] == table.num_rows > 0
+    assert set(table["source_mailbox"].to_pylist()) == {"mb-01"}
+    assert all(isinstance(v, int) for v in counts.values()) and not any("@" in k for k in counts)
