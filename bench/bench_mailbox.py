@@ -60,6 +60,8 @@ class Scores:
     replacements: dict[tuple[str, str], Counts] = field(default_factory=lambda: defaultdict(Counts))
     kind_right: int = 0
     kind_total: int = 0
+    # Replacements expected in departures the extractor did detect: (split) -> counts.
+    replacements_detected: dict[str, Counts] = field(default_factory=lambda: defaultdict(Counts))
     errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # corpus kind -> messages wrong
 
 
@@ -95,6 +97,10 @@ def score(corpus: list[LabelledMessage], predicted: list[list[MailboxSignal]]) -
         for split in splits:
             s.replacements[(split, m.language)].add(c)
             s.replacements[(split, "all")].add(c)
+        detected = {x.address for x in signals if x.signal == "departed"}
+        if want and set(want) <= detected:
+            for split in splits:
+                s.replacements_detected[split].add(c)
     return s
 
 
@@ -119,10 +125,26 @@ def dsn_only_baseline(raw: bytes) -> list[MailboxSignal]:
         return []
 
 
-def timed(messages: Iterable[bytes], extract: Callable[[bytes], list[MailboxSignal]]) -> tuple[list[list[MailboxSignal]], float]:
-    start = time.perf_counter()
-    out = [extract(raw) for raw in messages]
-    return out, time.perf_counter() - start
+REPEATS = 5  # the machine is shared: the best of a few runs is the least disturbed one
+
+
+def extract(raw: bytes) -> list[MailboxSignal]:
+    return extract_signals(raw, "mb-bench")
+
+
+def timed_round_robin(
+    inputs: dict[str, tuple[Callable[[], Iterable[bytes]], Callable[[bytes], list[MailboxSignal]]]],
+) -> tuple[dict[str, list[list[MailboxSignal]]], dict[str, float]]:
+    """Results per input and the best wall time of REPEATS runs, the inputs taking turns so that a burst of
+    load from other jobs does not fall on one input only."""
+    best = {name: float("inf") for name in inputs}
+    results: dict[str, list[list[MailboxSignal]]] = {}
+    for _ in range(REPEATS):
+        for name, (messages, fn) in inputs.items():
+            start = time.perf_counter()
+            results[name] = [fn(raw) for raw in messages()]
+            best[name] = min(best[name], time.perf_counter() - start)
+    return results, best
 
 
 def pct(value: float | None) -> str:
@@ -142,7 +164,12 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
         "and localised NDRs, delay warnings, departure auto-replies with a new address, a colleague or nothing, out-of-office "
         f"replies with and without a colleague, and negatives), {expected:,} expected signals. **{held:,} messages use held-out "
         "phrasings**: written after the phrase lists in `pipelines/mailbox/phrases_*.py` and deliberately not added to them, "
-        "so the *held-out* rows show how the lists do on wording they were not developed on. Precision and recall count "
+        "so the *held-out* rows show how the lists do on wording they were not developed on. The same person wrote "
+        "the templates and the lists, so even the held-out figures are optimistic: expect lower recall on real "
+        "mailboxes, whose wording nobody here has seen. Two changes were made after seeing held-out results, neither "
+        "adding a phrase: a departure notice whose own words hold exactly one personal address gives that address "
+        "as the replacement, and name matching reads names with particles, apostrophes and letters such as ı, ł or ø; the held-out *replacement* "
+        "figures are therefore not blind. Precision and recall count "
         "(address, signal) pairs: a hard bounce reported as soft is one false positive and one false negative.",
         "",
         "### Precision / recall per signal and language",
@@ -165,6 +192,10 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
             c = scores.replacements.get((split, language))
             cells.append("–" if c is None or c.tp + c.fp + c.fn == 0 else f"{pct(c.precision)} / {pct(c.recall)} (n={c.tp + c.fn})")
         lines.append(f"| {split} | " + " | ".join(cells) + " |")
+    lines += ["", "Replacements of the departures that were detected (the rows above also count those lost with a missed "
+              "departure): " + "; ".join(
+                  f"{split} {pct(c.precision)} / {pct(c.recall)} (n={c.tp + c.fn})"
+                  for split, c in ((sp, scores.replacements_detected.get(sp)) for sp in ("dev", "held-out", "all")) if c) + "."]
     kind_acc = scores.kind_right / scores.kind_total if scores.kind_total else None
     lines += ["", f"Replacement kind (`new_address` / `colleague`) right for {pct(kind_acc)} of the right replacement addresses "
               f"({scores.kind_right}/{scores.kind_total}).", ""]
@@ -176,11 +207,13 @@ def render(corpus: list[LabelledMessage], scores: Scores, baseline: Scores, runs
     wrong = sorted(scores.errors.items(), key=lambda kv: -kv[1])
     lines += ["", "Corpus kinds with messages not exactly right (messages wrong / kind): "
               + (", ".join(f"{k} {v}" for k, v in wrong) if wrong else "none") + ".", ""]
-    lines += ["### Throughput (one process, one core)", "", "| input | messages | seconds | messages/s |", "|---|---|---|---|"]
+    lines += ["### Throughput (one process, one core)", "", "| input | messages | seconds (best of 5) | messages/s |", "|---|---|---|---|"]
     for name, (count, seconds, _) in runs.items():
         lines.append(f"| {name} | {count:,} | {seconds:.2f} | {count / seconds:,.0f} |")
     peak = max(r[2] for r in runs.values())
-    lines += ["", f"Reading the export is included in the mbox and zip rows. Peak RSS of the benchmark process: {peak / 2**20:,.0f} MB "
+    lines += ["", "Most of a real mailbox is ordinary mail, which is triaged on its headers alone (no body parsed): the "
+              "ordinary-mail row is the speed that dominates a real mailbox; the corpus is mostly bounces and auto-replies.",
+              "", f"Reading the export is included in the mbox and zip rows. Peak RSS of the benchmark process: {peak / 2**20:,.0f} MB "
               "(corpus, both exports and all results in memory).", "",
               "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ".", END, ""]
     return "\n".join(lines)
@@ -202,21 +235,27 @@ def main(argv: list[str] | None = None) -> None:
         mbox, zipped = Path(tmp) / "corpus.mbox", Path(tmp) / "corpus.zip"
         write_mbox(corpus, mbox)
         write_eml_zip(corpus, zipped)
-        predicted, seconds = timed((m.raw for m in corpus), lambda raw: extract_signals(raw, "mb-bench"))
-        runs["raw messages"] = (len(corpus), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-        for name, path in (("mbox export", mbox), ("zip of .eml", zipped)):
-            data = path.read_bytes()
-            results, seconds = timed(iter_messages(path.name, data), lambda raw: extract_signals(raw, "mb-bench"))
-            runs[name] = (len(results), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
-            # Same signals whichever way the messages arrive (the zip keeps corpus order; so does the mbox).
-            if [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in results] != \
+        mbox_data, zip_data = mbox.read_bytes(), zipped.read_bytes()
+        ordinary = [m.raw for m in corpus if m.kind in ("ordinary", "newsletter")]
+        inputs: dict[str, tuple[Callable[[], Iterable[bytes]], Callable[[bytes], list[MailboxSignal]]]] = {
+            "raw messages": (lambda: (m.raw for m in corpus), extract),
+            "mbox export": (lambda: iter_messages("corpus.mbox", mbox_data), extract),
+            "zip of .eml": (lambda: iter_messages("corpus.zip", zip_data), extract),
+            "raw messages, ordinary mail and newsletters only": (lambda: ordinary, extract),
+            "raw messages, DSN-only baseline": (lambda: (m.raw for m in corpus), dsn_only_baseline),
+        }
+        results, best = timed_round_robin(inputs)
+        for name, out in results.items():
+            runs[name] = (len(out), best[name], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+        predicted, baseline_predicted = results["raw messages"], results["raw messages, DSN-only baseline"]
+        # Same signals whichever way the messages arrive (the zip and the mbox keep the corpus order).
+        for name in ("mbox export", "zip of .eml"):
+            if [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in results[name]] != \
                [sorted((s.address, s.signal, s.replacement_email) for s in r) for r in predicted]:
                 sys.exit(f"{name}: signals differ from those of the raw messages")
-        baseline_predicted, seconds = timed((m.raw for m in corpus), dsn_only_baseline)
-        runs["raw messages, DSN-only baseline"] = (len(corpus), seconds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"
     scores, baseline = score(corpus, predicted), score(corpus, baseline_predicted)
-    section = render(corpus, scores, baseline, runs, machine, "python -m bench.bench_mailbox " + " ".join(argv or sys.argv[1:]))
+    section = render(corpus, scores, baseline, runs, machine, " ".join(["python -m bench.bench_mailbox", *(argv or sys.argv[1:])]))
     print(section)
     if not args.no_markdown:
         replace_section(section, BEGIN.split(" (")[0], END, BENCHMARKS_MD)

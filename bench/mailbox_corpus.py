@@ -404,6 +404,7 @@ PLAIN_BOUNCES = {
     "o365_modern": (None, None, "Microsoft Outlook <postmaster@{mxdomain}>", None, "hard_bounce", False),
     "exchange_plain": (None, None, "System Administrator <postmaster@{mxdomain}>", None, "hard_bounce", False),
     "localised_held_out": (None, None, "postmaster@{mxdomain}", None, "hard_bounce", True),
+    "delay_held_out": (None, None, "postmaster@{mxdomain}", None, "soft_bounce", True),
 }
 O365_MODERN = {
     "en": ("Undeliverable: {subject}", "Your message to {addr} couldn't be delivered.\n{local} wasn't found at {domain}.\n\n"
@@ -453,6 +454,19 @@ LOCALISED_HELD_OUT = {
 }
 
 
+# Held out: delay warnings without a status code, worded after the phrase lists were written.
+DELAY_HELD_OUT = {
+    "en": ("Delivery delay notification", "This is an automatically generated Delivery Status Notification.\n\nTHIS IS A WARNING "
+           "MESSAGE ONLY.\n\nYOU DO NOT NEED TO RESEND YOUR MESSAGE.\n\nDelivery to the following recipients has been delayed.\n\n     {addr}"),
+    "fr": ("Avis de retard de distribution", "Ceci est un message d'avertissement uniquement ; vous n'avez pas besoin de renvoyer "
+           "votre message.\nLa distribution à {addr} est retardée : la boîte du destinataire a atteint sa taille maximale."),
+    "de": ("Verzögerte Zustellung", "Dies ist nur eine Warnung; Sie müssen Ihre Nachricht nicht erneut senden.\nDie Nachricht an "
+           "{addr} liegt noch in der Warteschlange, da das Postfach seine Maximalgröße erreicht hat."),
+    "es": ("Aviso de retraso en la entrega", "Esto es solo una advertencia; no es necesario que reenvíe su mensaje.\nEl mensaje "
+           "para {addr} sigue en cola porque el buzón ha alcanzado su tamaño máximo."),
+}
+
+
 def plain_bounce(w: World, name: str) -> LabelledMessage:
     rng = w.rng
     lang_only, subject, daemon, text, signal, held_out = PLAIN_BOUNCES[name]
@@ -486,6 +500,8 @@ def plain_bounce(w: World, name: str) -> LabelledMessage:
         attach_original = True
     elif name == "localised_held_out":
         subject, text = LOCALISED_HELD_OUT[w.lang]
+    elif name == "delay_held_out":
+        subject, text = DELAY_HELD_OUT[w.lang]
     # {each:...:each} repeats its inner text for every failed recipient.
     text = re.sub(r"\{each:(.*?)\:each}(?=[\n-]|$)", lambda m: "".join(
         m.group(1).replace("{addr}", r.address) for r in rcpts), text, flags=re.S)
@@ -650,6 +666,12 @@ def departure(w: World, replacement: str) -> LabelledMessage:
     fill = dict(name=p.name, title=w.title(p), last=p.last, company=p.company, day=w.day(), new=new.address,
                 newcompany=new.company, cname=colleague.name, caddr=colleague.address)
     text = sentence.format(**fill) + "\n" + repl.format(**fill) + "\n"
+    if w.lang != "en" and rng.random() < 0.3:
+        # Bilingual notices are common in Europe: the same words again in English, after the local ones.
+        en_sentence, en_held1 = rng.choice(DEPARTURE["en"])
+        en_repl, en_held2 = rng.choice(REPLACEMENT["en"][replacement])
+        text += "\n" + en_sentence.format(**fill) + "\n" + en_repl.format(**fill) + "\n"
+        held1, held2 = held1 or en_held1, held2 or en_held2
     expected_repl = {"new": new.address, "colleague": colleague.address, "none": None}[replacement]
     kind = {"new": "new_address", "colleague": "colleague", "none": None}[replacement]
     raw = _autoreply(w, p, text, rng)
@@ -666,6 +688,12 @@ def out_of_office(w: World, with_colleague: bool) -> LabelledMessage:
     text = sentence.format(day=w.day())
     if with_colleague:
         text += "\n" + OOO_COLLEAGUE[w.lang].format(cname=colleague.name, caddr=colleague.address)
+    if w.lang != "en" and rng.random() < 0.3:
+        en_sentence, en_held = rng.choice(OOO["en"])
+        text += "\n\n" + en_sentence.format(day=w.day())
+        if with_colleague:
+            text += "\n" + OOO_COLLEAGUE["en"].format(cname=colleague.name, caddr=colleague.address)
+        held = held or en_held
     raw = _autoreply(w, p, text + "\n", rng)
     return LabelledMessage(raw, "INBOX", [], w.lang, "ooo_colleague" if with_colleague else "ooo", held)
 
@@ -760,6 +788,7 @@ def _kinds(language: str) -> list[tuple[str, object]]:
         ("o365_modern", lambda w: plain_bounce(w, "o365_modern")),
         ("exchange_plain", lambda w: plain_bounce(w, "exchange_plain")),
         ("localised_held_out", lambda w: plain_bounce(w, "localised_held_out")),
+        ("delay_held_out", lambda w: plain_bounce(w, "delay_held_out")),
         ("departed_new", lambda w: departure(w, "new")),
         ("departed_colleague", lambda w: departure(w, "colleague")),
         ("departed_none", lambda w: departure(w, "none")),
@@ -790,6 +819,8 @@ def build_corpus(n_per_kind: int = 10, seed: int = 7) -> list[LabelledMessage]:
             for _ in range(n_per_kind):
                 m = make(w)  # type: ignore[operator]
                 m.kind = kind
+                if rng.random() < 0.15:
+                    m.raw = m.raw.replace(b"\n", b"\r\n")  # as Outlook and most .eml exports write them
                 m.folder = "INBOX" if not m.expected else rng.choice(["INBOX", "INBOX", "Bounces", "Auto-replies"])
                 out.append(m)
     rng.shuffle(out)
@@ -801,7 +832,7 @@ def write_mbox(messages: list[LabelledMessage], path: Path) -> None:
     with open(path, "wb") as f:
         for m in messages:
             f.write(b"From MAILER-DAEMON Thu Nov 26 10:00:00 2026\n")
-            body = re.sub(rb"^(>*From )", rb">\1", m.raw.replace(b"\r\n", b"\n"), flags=re.M)
+            body = re.sub(rb"^(>*From )", rb">\1", m.raw, flags=re.M)
             f.write(body if body.endswith(b"\n") else body + b"\n")
             f.write(b"\n")
 

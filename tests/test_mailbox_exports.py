@@ -8,6 +8,8 @@ import zipfile
 import zlib
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bench.mailbox_corpus import build_corpus, write_eml_zip, write_mbox
 from pipelines.mailbox.exports import ExportLimits, MailboxExportError, iter_folder_messages, iter_messages
@@ -152,3 +154,47 @@ def test_zip_compression_ratio_check_applies_to_one_member_too():
     with pytest.raises(MailboxExportError) as exc:
         list(iter_messages("x.zip", data, ExportLimits(max_expansion=50)))
     assert "zip bomb" in str(exc.value)
+
+
+def test_a_takeout_zip_holding_an_mbox_is_streamed_message_by_message():
+    data = zipped({"Takeout/Mail/All mail Including Spam and Trash.mbox": mboxrd(M1, M2), "Takeout/archive_browser.html": b"<html>"})
+    assert list(iter_folder_messages("takeout-20261126.zip", data)) == [
+        ("Takeout/Mail/All mail Including Spam and Trash", M1), ("Takeout/Mail/All mail Including Spam and Trash", M2)]
+    with pytest.raises(MailboxExportError) as exc:
+        list(iter_messages("takeout.zip", data, ExportLimits(max_messages=1)))
+    assert "more than 1 messages" in str(exc.value)
+    damaged = bytearray(zipped({"a.mbox": mboxrd(M1, M2) * 20}))
+    at = damaged.index(b"a.mbox") + 10
+    damaged[at:at + 30] = b"\x00" * 30
+    with pytest.raises(MailboxExportError):
+        list(iter_messages("takeout.zip", bytes(damaged)))
+
+
+def test_a_line_without_end_does_not_fill_memory_beyond_the_message_limit():
+    data = b"From x Thu Nov 26 10:00:00 2026\nSubject: x\n\n" + b"y" * (3 * 2**20)
+    with pytest.raises(MailboxExportError) as exc:
+        list(iter_messages("x.mbox", data, ExportLimits(max_message_bytes=2**20)))
+    assert "limit per message" in str(exc.value)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["x.mbox", "x.zip", "x.eml", "upload"]), st.binary(max_size=2000),
+       st.sampled_from([b"", b"PK\x03\x04", b"From a Thu Nov 26 10:00:00 2026\n", b"Subject: x\n"]))
+def test_any_bytes_give_messages_or_a_clean_export_error(name, data, prefix):
+    try:
+        for raw in iter_messages(name, prefix + data, ExportLimits(max_messages=50, max_message_bytes=10_000)):
+            assert isinstance(raw, bytes)
+    except MailboxExportError as exc:
+        assert "\n" not in str(exc)
+
+
+def test_scanning_an_export_gives_a_signal_table_and_counts_without_personal_data(tmp_path):
+    from pipelines.mailbox.scan import scan_export
+
+    corpus = build_corpus(n_per_kind=1, seed=5)
+    write_mbox(corpus, tmp_path / "c.mbox")
+    table, counts = scan_export("c.mbox", (tmp_path / "c.mbox").read_bytes(), "mb-01")
+    assert counts["messages"] == len(corpus)
+    assert counts["hard_bounce"] + counts["soft_bounce"] + counts["departed"] == table.num_rows > 0
+    assert set(table["source_mailbox"].to_pylist()) == {"mb-01"}
+    assert all(isinstance(v, int) for v in counts.values()) and not any("@" in k for k in counts)

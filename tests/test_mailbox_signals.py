@@ -90,6 +90,8 @@ def test_rfc3464_user_unknown_is_a_hard_bounce_dated_in_utc():
         ("failed", "4.2.2", "452 4.2.2 The email account that you tried to reach is over quota", "soft_bounce"),
         ("failed", "5.0.0", "550 5.0.0 quota exceeded", "soft_bounce"),  # the words win over a vague 5.0.0
         ("failed", "5.7.1", "550 5.7.1 Message rejected as spam", "soft_bounce"),  # policy: the address is fine
+        ("failed", "5.1.8", "553 5.1.8 Sender address rejected: Domain not found", "soft_bounce"),  # the sender's fault
+        ("failed", "5.0.0", "550 5.0.0 Message rejected due to spam; listed at zen.spamhaus.org", "soft_bounce"),
         ("delayed", "4.4.7", "451 4.4.7 connect to mx: Connection timed out", "soft_bounce"),
         ("failed", "4.7.1", "450 4.7.1 Greylisted, please try again later", "soft_bounce"),
     ],
@@ -487,3 +489,132 @@ def test_every_corpus_message_with_developed_phrasings_gives_exactly_its_signals
         if got != set(m.expected):
             wrong.append((m.kind, m.language))
     assert wrong == []
+
+
+def test_deeply_nested_mime_is_no_signal():
+    parts = b"".join(b'Content-Type: multipart/mixed; boundary="b%d"\n\n--b%d\n' % (i, i) for i in range(3000))
+    raw = b"From: MAILER-DAEMON@mx.example.com\nSubject: Undeliverable\n" + parts + b"Content-Type: text/plain\n\nx@example.com\n"
+    assert extract_signals(raw, "mb") == []
+
+
+def test_a_departure_with_one_personal_address_and_no_cue_gives_it_but_never_a_shared_mailbox():
+    one_address = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                            "Ravi O'Brien has left the company. Tom Baker will be glad to help: tom.baker@granite.example.com\n")
+    s = one(one_address)
+    assert (s.replacement_email, s.replacement_kind) == ("tom.baker@granite.example.com", "colleague")
+    moved = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                      "I have left the company. You'll find me as ravi.obrien@maple.example.com.\n")
+    assert (one(moved).replacement_email, one(moved).replacement_kind) == ("ravi.obrien@maple.example.com", "new_address")
+    shared_only = autoreply("Ravi O'Brien <r.obrien@granite.example.com>", "Automatic reply",
+                            "Ravi O'Brien has left the company.\nGranite | info@granite.example.com | +44 20 0000 0000\n")
+    assert one(shared_only).replacement_email is None
+
+
+def test_observed_at_falls_back_to_the_received_header_then_to_the_callers_arrival_time():
+    body = "\nJames Carter is no longer with Northwind.\n"
+    with_received = (b"Received: from mx.example.com by mx.client.example.fr; Mon, 2 Nov 2026 23:30:00 -0300\n"
+                     b"From: jcarter@northwind.example.com\nSubject: Automatic reply\n" + body.encode())
+    assert one(with_received).observed_at == "2026-11-03T02:30:00Z"
+    bare = b"From: jcarter@northwind.example.com\nSubject: Automatic reply\nDate: not a date\n" + body.encode()
+    assert extract_signals(bare, "mb", received_at="2026-11-04T08:00:00Z")[0].observed_at == "2026-11-04T08:00:00Z"
+    assert one(bare).observed_at == ""
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "I have left the office on Friday and will be back on Monday 7 December.",
+        "Ab Januar bin ich nicht mehr für das Projekt Nordlicht zuständig; ich bin bis 4.1. im Urlaub.",
+        "I no longer work on Fridays. I will answer your message on Monday.",
+        "Je ne travaille plus le mercredi ; je vous répondrai jeudi.",
+    ],
+)
+def test_absence_wording_close_to_a_departure_is_no_signal(body):
+    assert extract_signals(autoreply("someone@example.com", "Automatic reply", body), "mb") == []
+
+
+def test_a_helpdesk_address_in_a_bounce_is_not_a_failed_recipient():
+    raw = msg(f"""
+        From: Mail Delivery System <MAILER-DAEMON@mx.example.net>
+        To: {OWNER}
+        Subject: Undelivered Mail Returned to Sender
+
+        Your message could not be delivered to one or more recipients.
+
+        <gone@example.net>: 550 5.1.1 user unknown
+
+        If you need help, contact your e-mail administrator at helpdesk@example.net.
+        Transcript: 250 2.1.0 Sender OK
+    """)
+    got = [(s.address, s.signal, s.status_code) for s in extract_signals(raw, "mb")]
+    assert got == [("gone@example.net", "hard_bounce", "5.1.1")]
+
+
+def test_a_report_whose_recipient_succeeded_without_action_is_no_signal():
+    raw = dsn("failed", "2.0.0", "250 2.0.0 OK").replace(b"Action: failed\n", b"")
+    assert extract_signals(raw, "mb") == []
+
+
+def test_exchange_ndr_listing_recipients_before_their_codes_gives_each_its_own():
+    raw = msg(f"""
+        From: Microsoft Outlook <postmaster@acme.example.com>
+        To: {OWNER}
+        Subject: Undeliverable: Quote
+
+        Delivery has failed to these recipients or groups:
+
+        anna@acme.example.com
+        bob@acme.example.com
+
+        Diagnostic information for administrators:
+
+        anna@acme.example.com
+        Remote Server returned '550 5.1.1 RESOLVER.ADR.RecipNotFound; not found'
+
+        bob@acme.example.com
+        Remote Server returned '552 5.2.2 mailbox full'
+    """)
+    got = {(s.address, s.signal, s.status_code) for s in extract_signals(raw, "mb")}
+    assert got == {("anna@acme.example.com", "hard_bounce", "5.1.1"), ("bob@acme.example.com", "soft_bounce", "5.2.2")}
+
+
+@pytest.mark.parametrize(
+    ("body", "language"),
+    [
+        ("Peter Evans has retired. Please direct your enquiries to anna.bell@example.com.", "en"),
+        ("Jean Martin a quitté ACME Logistique le 30 septembre. Merci de contacter anna.bell@example.com", "fr"),
+        ("Herr Weber hat die ACME GmbH zum 30.09.2026 verlassen. Bitte wenden Sie sich an anna.bell@example.com", "de"),
+        ("El Sr. Ruiz causó baja en la empresa. Por favor, póngase en contacto con anna.bell@example.com", "es"),
+    ],
+)
+def test_more_ways_of_saying_someone_left(body, language):
+    s = one(autoreply("leaver@example.com", "Automatic reply", body))
+    assert (s.address, s.signal, s.language, s.replacement_email, s.replacement_kind) == (
+        "leaver@example.com", "departed", language, "anna.bell@example.com", "colleague")
+
+
+def test_a_colleague_who_can_be_reached_somewhere_is_a_colleague_not_a_new_address():
+    s = one(autoreply("James Carter <jcarter@northwind.example.com>", "Automatic reply",
+                      "James Carter is no longer with Northwind. His colleague Tom Baker can be reached at tom.baker@northwind.example.com."))
+    assert (s.replacement_email, s.replacement_kind) == ("tom.baker@northwind.example.com", "colleague")
+
+
+def test_the_mailbox_owners_address_is_refused_as_source_mailbox():
+    with pytest.raises(ValueError) as exc:
+        extract_signals(POSTFIX, OWNER)
+    assert OWNER not in str(exc.value)
+
+
+def test_names_with_letters_that_do_not_decompose_match_their_new_address():
+    raw = autoreply("=?utf-8?q?Emre_Y=C4=B1lmaz?= <emre.yilmaz@rheinwerk.example.de>", "Automatische Antwort",
+                    "Herr Yılmaz hat das Unternehmen verlassen. Künftig bin ich unter eyilmaz@hansa.example.de zu finden.")
+    assert one(raw).replacement_kind == "new_address"
+
+
+def test_a_departure_notice_with_a_null_return_path_is_no_bounce():
+    raw = b"Return-Path: <>\n" + autoreply(
+        "James Carter <jcarter@northwind.example.com>", "Automatic reply: Quote",
+        "James Carter is no longer with Northwind: your message was not delivered to him.\n"
+        "Please contact laura.hughes@northwind.example.com.")
+    s = one(raw)
+    assert (s.address, s.signal, s.replacement_email) == ("jcarter@northwind.example.com", "departed", "laura.hughes@northwind.example.com")

@@ -18,6 +18,11 @@ from pipelines.mailbox.envelope import (
 )
 from pipelines.mailbox.text import addresses, flatten, message_text, normalise
 
+# Shared mailboxes that company signatures and footers carry: a replacement only when a cue introduces them.
+ROLE_LOCALS = re.compile(
+    r"^(info|contact|office|hello|hallo|hola|accueil|kontakt|contacto|sales|ventes|vertrieb|ventas|support|service"
+    r"|admin|reception|mail|email|team|zentrale|standard|secretariat|sekretariat|recepcion)$"
+)
 CUE_REACH = 250  # characters after a cue within which the address it introduces must start
 CUE_BACK = 120  # characters before a "takes over"-style cue where the address may stand instead
 
@@ -51,7 +56,16 @@ def own_words(normalised: str) -> str:
 
 
 def _name_tokens(name: str) -> list[str]:
-    return [t for t in re.split(r"[^a-z]+", normalise(name)) if len(t) >= 2]
+    """Words of a name, letters only ("O'Brien" -> "obrien", "Müller" -> "muller")."""
+    words = (re.sub(r"[^a-z]", "", w) for w in re.split(r"[\s,._]+", normalise(name)))
+    return [w for w in words if w]
+
+
+def _first_last_pairs(tokens: list[str]) -> list[tuple[str, str]]:
+    """Ways to read (first, last) from a name's words: "Jean Le Goff", "DUPONT Jean", "Dupont, Jean"."""
+    if len(tokens) < 2:
+        return []
+    return [(tokens[0], "".join(tokens[1:])), (tokens[0], tokens[-1]), (tokens[-1], "".join(tokens[:-1])), (tokens[-1], tokens[0])]
 
 
 def same_person(candidate: str, departed: str, name: str) -> bool:
@@ -59,14 +73,13 @@ def same_person(candidate: str, departed: str, name: str) -> bool:
     local = candidate.partition("@")[0]
     if local == departed.partition("@")[0]:
         return True
-    tokens = _name_tokens(name) or _name_tokens(departed.partition("@")[0].replace(".", " ").replace("_", " "))
-    if len(tokens) < 2:
-        return False
+    tokens = _name_tokens(name) or _name_tokens(departed.partition("@")[0])
     compact = re.sub(r"[^a-z]", "", local)
     parts = set(re.split(r"[^a-z]+", local))
-    first, last = tokens[0], tokens[-1]
-    for a, b in ((first, last), (last, first)):
-        if compact in (a + b, a[0] + b, b + a[0], a + b[0]) or {a, b} <= parts:
+    for first, last in _first_last_pairs(tokens):
+        if len(last) < 2:
+            continue
+        if compact in (first + last, first[0] + last, last + first, last + first[0]) or {first, last} <= parts:
             return True
     return False
 
@@ -91,6 +104,12 @@ def find_replacement(text: str, excluded: set[str], departed: str, name: str) ->
         if best is not None:
             break
     if best is None:
+        # No cue, but a departure notice whose own words (signature and quote cut off) hold exactly one
+        # personal address: that is the address it gives. Shared mailboxes (info@, contact@) only count with a cue.
+        personal = {a for a, _ in found if not ROLE_LOCALS.match(a.partition("@")[0])}
+        if len(personal) == 1:
+            only = personal.pop()
+            return only, "new_address" if same_person(only, departed, name) else "colleague"
         return None, None
     return best[1], best[2]
 

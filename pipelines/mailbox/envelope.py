@@ -7,8 +7,10 @@ read here returns a plain value or None instead.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
 import email.utils
 import re
+from email import headerregistry
 from email.message import Message
 
 from pipelines.mailbox.text import addresses
@@ -20,6 +22,26 @@ SYSTEM_LOCALS = re.compile(
 )
 # Mailboxes of nobody in particular that an auto-reply or footer may mention: never a replacement.
 NOT_A_REPLACEMENT = re.compile(r"^(privacy|dpo|rgpd|gdpr|datenschutz|webmaster|newsletter|news|marketing|unsubscribe)$")
+
+
+class _CachedHeaderRegistry(headerregistry.HeaderRegistry):
+    """email.policy.default's header registry builds a new class on every header read (type() per call),
+    which was a third of the extraction time; the class for a header name never changes, so keep it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type] = {}
+
+    def __getitem__(self, name: str) -> type:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+# email.policy.default, only faster to read headers from.
+POLICY = email.policy.default.clone(header_factory=_CachedHeaderRegistry())
 
 
 def header(message: Message, name: str) -> str | None:

@@ -10,6 +10,7 @@ import io
 import re
 import zipfile
 from collections.abc import Iterator
+from typing import BinaryIO
 from dataclasses import dataclass
 
 
@@ -28,8 +29,9 @@ class ExportLimits:
 DEFAULT_LIMITS = ExportLimits()
 
 # An mbox From_ line: "From <sender> <asctime date>" (Thunderbird writes "From - Thu Nov 26 ...").
-FROM_LINE = re.compile(rb"^From \S*[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b[^\n]*\n", re.M)
-QUOTED_FROM = re.compile(rb"^>(>*From )", re.M)
+FROM_SEPARATOR = re.compile(rb"From \S*[ \t]+(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)\b")
+QUOTED_FROM_LINE = re.compile(rb">+From ")
+LINE_CHUNK = 1 << 20  # longest piece of a line read at once: a line without end cannot fill the memory
 
 
 def export_format(name: str, data: bytes) -> str:
@@ -47,7 +49,7 @@ def export_format(name: str, data: bytes) -> str:
 
 def iter_messages(name: str, data: bytes, limits: ExportLimits = DEFAULT_LIMITS) -> Iterator[bytes]:
     """Raw RFC 5322 messages from an export: `.mbox` (mboxrd/mboxo, From_ lines, >From unquoting), a `.zip` of
-    `.eml` files (possibly in folders), or a single `.eml`. Raises MailboxExportError (one line, no personal data)
+    `.eml` files (possibly in folders) or of `.mbox` files (Google Takeout), or a single `.eml`. Raises MailboxExportError (one line, no personal data)
     on an unknown format, a corrupt zip, a zip bomb, too many messages, or a message above the size limit."""
     for _, raw in iter_folder_messages(name, data, limits):
         yield raw
@@ -79,40 +81,70 @@ def _check_count(count: int, limits: ExportLimits) -> None:
 
 
 def _mbox_messages(data: bytes, limits: ExportLimits) -> Iterator[bytes]:
-    """Split on From_ lines; undo mboxrd quoting (">From " -> "From ", ">>From " -> ">From "), which also
-    reads mboxo files right (their only quoting is ">From ")."""
-    data = data.lstrip(b"\r\n\t \xef\xbb\xbf")
-    starts = [m for m in FROM_LINE.finditer(data)]
-    if not starts or starts[0].start() != 0:
-        if data.startswith(b"From "):
-            # A From_ line without a recognisable date: still an mbox, split on "From " after a blank line.
-            starts = [m for m in re.finditer(rb"(?:\A|(?<=\n\n)|(?<=\n\r\n))From [^\n]*\n", data)]
-        if not starts:
-            raise MailboxExportError("the file is not an mbox (no 'From ' separator line)")
-    _check_count(len(starts), limits)
-    for i, m in enumerate(starts):
-        end = starts[i + 1].start() if i + 1 < len(starts) else len(data)
-        _check_size(end - m.end(), limits)
-        body = data[m.end():end]
-        # The blank line that precedes the next From_ belongs to the mbox format, not to the message.
-        if body.endswith(b"\r\n\r\n"):
-            body = body[:-2]
-        elif body.endswith(b"\n\n"):
-            body = body[:-1]
-        yield QUOTED_FROM.sub(rb"\1", body)
+    yield from _mbox_stream(io.BytesIO(data), limits)
+
+
+def _mbox_stream(stream: BinaryIO, limits: ExportLimits, counted: list[int] | None = None) -> Iterator[bytes]:
+    """Messages of an mbox read line by line (an mbox inside a zip is never inflated whole). A From_ line with
+    an asctime date separates messages; an mbox whose first From_ line has no recognisable date is split on
+    "From " lines after a blank line instead. Undoes mboxrd quoting (">From " -> "From ", ">>From " -> ">From "),
+    which also reads mboxo files right (their only quoting is ">From ")."""
+    counted = counted if counted is not None else [0]
+    message: bytearray | None = None
+    strict: bool | None = None  # whether separators carry a date, decided by the first one
+    at_line_start, previous_blank = True, True
+    while True:
+        line = stream.readline(LINE_CHUNK)
+        if not line:
+            break
+        if message is None and strict is None:
+            line = line.lstrip(b"\xef\xbb\xbf") if counted[0] == 0 else line
+            if not line.strip():
+                continue  # blank lines before the first From_ line
+            if not line.startswith(b"From "):
+                raise MailboxExportError("the file is not an mbox (it does not start with a 'From ' separator line)")
+            strict = FROM_SEPARATOR.match(line) is not None
+        separator = at_line_start and line.startswith(b"From ") and (
+            FROM_SEPARATOR.match(line) is not None if strict else previous_blank)
+        if separator:
+            if message is not None:
+                yield _finish(message)
+            counted[0] += 1
+            _check_count(counted[0], limits)
+            message = bytearray()
+        elif message is not None:
+            if at_line_start and line.startswith(b">") and QUOTED_FROM_LINE.match(line):
+                line = line[1:]
+            message += line
+            if len(message) > limits.max_message_bytes:
+                _check_size(len(message), limits)
+        previous_blank = at_line_start and line in (b"\n", b"\r\n")
+        at_line_start = line.endswith(b"\n")
+    if message is not None:
+        yield _finish(message)
+
+
+def _finish(message: bytearray) -> bytes:
+    # The blank line that precedes the next From_ belongs to the mbox format, not to the message.
+    if message.endswith(b"\r\n\r\n"):
+        del message[-2:]
+    elif message.endswith(b"\n\n"):
+        del message[-1:]
+    return bytes(message)
 
 
 def _zip_messages(data: bytes, limits: ExportLimits) -> Iterator[tuple[str, bytes]]:
-    """.eml members of a zip, after checking the declared sizes (count, per message, total, ratio) before
-    inflating anything. zipfile stops reading a member at its declared size and checks its CRC, so a member
-    that lies about its size fails instead of expanding."""
+    """.eml members of a zip, and .mbox members (Google Takeout exports a zip holding an mbox) read as a stream,
+    after checking the declared sizes (count, per message, total, ratio) before inflating anything. zipfile stops
+    reading a member at its declared size and checks its CRC, so a member that lies about its size fails instead
+    of expanding."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         infos = archive.infolist()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError):
         raise MailboxExportError("the zip archive is corrupt or truncated and cannot be read") from None
-    members = [i for i in infos if not i.is_dir() and _is_eml(i.filename)]
-    _check_count(len(members), limits)
+    members = [i for i in infos if not i.is_dir() and _member_kind(i.filename)]
+    _check_count(sum(_member_kind(i.filename) == "eml" for i in members), limits)
     declared = sum(i.file_size for i in members)
     budget = min(max(len(data), 1) * limits.max_expansion, limits.max_expanded_bytes)
     if declared > budget:
@@ -121,12 +153,26 @@ def _zip_messages(data: bytes, limits: ExportLimits) -> Iterator[tuple[str, byte
             "allowed expansion: refused as a possible zip bomb"
         )
     for info in members:
-        _check_size(info.file_size, limits)
+        if _member_kind(info.filename) == "eml":
+            _check_size(info.file_size, limits)
         if info.compress_size and info.file_size > 2**20 and info.file_size / info.compress_size > limits.max_expansion:
             raise MailboxExportError("a zip member expands more than the allowed ratio: refused as a possible zip bomb")
         if info.flag_bits & 0x1:
             raise MailboxExportError("the zip archive is encrypted: export it without a password")
+    counted = [sum(_member_kind(i.filename) == "eml" for i in members)]
     for info in members:
+        folder = info.filename.rsplit("/", 1)[0] if "/" in info.filename else ""
+        if _member_kind(info.filename) == "mbox":
+            folder = info.filename.rsplit(".", 1)[0]
+            try:
+                with archive.open(info) as member:
+                    for raw in _mbox_stream(member, limits, counted):
+                        yield folder, raw
+            except MailboxExportError:
+                raise
+            except Exception:  # noqa: BLE001 - BadZipFile (CRC), zlib.error, OSError: the archive is damaged
+                raise MailboxExportError("a member of the zip archive is corrupt and cannot be read") from None
+            continue
         try:
             with archive.open(info) as member:
                 raw = member.read(info.file_size + 1)
@@ -136,12 +182,17 @@ def _zip_messages(data: bytes, limits: ExportLimits) -> Iterator[tuple[str, byte
             raise MailboxExportError("a member of the zip archive is corrupt and cannot be read") from None
         if len(raw) > info.file_size:
             raise MailboxExportError("a zip member is larger than it declares: refused as a possible zip bomb")
-        folder = info.filename.rsplit("/", 1)[0] if "/" in info.filename else ""
         yield folder, raw
 
 
-def _is_eml(filename: str) -> bool:
+def _member_kind(filename: str) -> str | None:
+    """'eml', 'mbox' or None (not mail: folders' metadata, macOS resource forks, anything else)."""
     base = filename.rsplit("/", 1)[-1]
     if filename.startswith("__MACOSX/") or base.startswith("._"):
-        return False  # macOS resource forks, not mail
-    return base.lower().endswith(".eml")
+        return None
+    lowered = base.lower()
+    if lowered.endswith(".eml"):
+        return "eml"
+    if lowered.endswith((".mbox", ".mbx")):
+        return "mbox"
+    return None

@@ -44,6 +44,11 @@ PHRASES: dict[str, list[str]] = {
         r"(konto|postfach) (wurde )?(deaktiviert|geloscht|gesperrt)",
         r"ungultige (adresse|e-?mail-adresse|empfangeradresse)",
     ],
+    "bounce_not_recipient": [
+        r"(wenden sie sich an|kontaktieren sie|schreiben sie an) (ihren |ihre |den |die )?(administrator|administratorin|e-?mail-administrator|support|helpdesk|it-abteilung|postmaster)",
+        r"(administrator|support|helpdesk) (unter|an)",
+        r"fur (weitere )?(hilfe|unterstutzung)",
+    ],
     "autoreply_subject": [
         r"^automatische antwort",
         r"^(automatische )?abwesenheits(notiz|nachricht|meldung)",
@@ -53,13 +58,16 @@ PHRASES: dict[str, list[str]] = {
     "departure": [
         r"(hat|habe) (das|unser) unternehmen (verlassen|zum .{1,20} verlassen)",
         r"(hat|habe) (das|unser) unternehmen .{0,40}verlassen",
-        r"(ist|bin) nicht mehr (bei|im unternehmen|in unserem|fur|teil)",
+        # Not "nicht mehr für": "ab Januar bin ich nicht mehr für Projekt X zuständig" is a change of duties.
+        r"(ist|bin) nicht mehr (bei|im unternehmen|in unserem unternehmen|teil (des|unseres) (unternehmens|teams))",
         r"nicht mehr (fur|bei) .{0,60} tatig",
         r"nicht mehr (im|in unserem) (unternehmen|haus|team)",
         r"(ist|bin) (aus dem unternehmen|bei uns) ausgeschieden",
         r"(ist|bin) .{0,40} ausgeschieden",
         r"(hat|habe) .{0,40} verlassen und ist",
         r"nicht mehr (beschaftigt|angestellt|erreichbar unter dieser adresse)",
+        r"arbeitet nicht mehr (bei|fur|im unternehmen)",
+        r"(hat|habe) (die |den |das )?[a-z0-9&. -]{1,40} (zum|am|per) [0-9a-z. ]{1,20} verlassen",
         r"diese (e-?mail-?)?(adresse|postfach) (ist|wird) nicht mehr (aktiv|gelesen|genutzt)",
     ],
     "out_of_office": [

@@ -87,8 +87,24 @@ PHRASES: dict[str, list[str]] = {
         r"unrouteable address",
         r"not a valid (e-?mail )?address",
     ],
+    # Before an address in a bounce that is a helper to contact, not a failed recipient.
+    "bounce_not_recipient": [
+        r"(contact|write to|e-?mail|send (e-?)?mail to|reach) (your |the |our )?(e-?mail |mail |system |it )?(administrator|admin|helpdesk|help desk|support|postmaster|it department)",
+        r"(administrator|admin|helpdesk|help desk|support team|postmaster) (at|on)",
+        r"for (further )?(assistance|help)",
+    ],
+    # Rejections about the sender or the message, not the recipient's address (never a hard bounce alone).
+    "not_address": [
+        r"sender (address|domain) (rejected|not found|unknown|verification failed)",
+        r"(spf|dkim|dmarc)( check)? (fail|failed|failure|validation failed)",
+        r"(rejected|blocked) (as|for|because of|due to) (spam|policy|reputation)",
+        r"(blacklist(ed)?|blocklist(ed)?|listed (at|in|on) [a-z0-9.-]+bl)",
+        r"message (size )?(exceeds|is too (big|large))",
+        r"(too many|rate limit|rate-limited)",
+    ],
     "autoreply_subject": [
-        r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response|auto)\b",
+        r"^(automatic reply|auto ?reply|auto-reply|autoresponse|auto response)\b",
+        r"^auto ?:",  # Outlook's short prefix; "Auto insurance quote" is no auto-reply
         r"out of (the )?office",
         r"autoreply",
     ],
@@ -98,10 +114,14 @@ PHRASES: dict[str, list[str]] = {
         r"(is|am) not (with|employed (by|at|with)|working (for|at|with)) .{0,60}any ?more",
         r"no longer works? (for|at|with)",
         r"(has|have) (now )?left (the|our|this) (company|firm|organi[sz]ation|group|business|team|agency|practice)",
-        r"(has|have) left [a-z0-9&. -]{1,40} (as of|on|effective|since)",
+        # "I have left the office on Friday" is an out-of-office: the office, and "on <day>", do not count.
+        r"(has|have) left (?!the office|the building|early|for )[a-z0-9&. -]{1,40} (as of|effective|since)",
         r"left the company",
         r"no longer employed",
         r"this (e-?mail )?(address|account|mailbox) is no longer (active|monitored|in use)",
+        r"no longer (works|working) here",
+        r"(is|am) no longer (an employee|a member of staff|on the staff)",
+        r"(has|have) (now )?retired\b",
     ],
     "out_of_office": [
         r"out of (the )?office",
@@ -118,12 +138,13 @@ PHRASES: dict[str, list[str]] = {
         r"(please )?(contact|reach out to|get in touch with|write to|forward your (e-?mail|message)s? to|send (your )?(e-?mail|message)s? to)",
         r"(has taken over|takes over|will be handling|is now handling|is now responsible)",
         r"(enquiries|inquiries|questions|matters) (should|can) be (sent|directed|addressed) to",
+        r"(please )?(direct|address|redirect) (your |all |any )?(enquiries|inquiries|questions|e-?mails|correspondence|requests) to",
     ],
     # Cues before the same person's new address.
     "replacement_new": [
         r"(my|his|her|their) new (e-?mail|address|e-?mail address|mailbox)",
         r"(reach|contact|email|write to) me (at|on)",
-        r"(i can|can) (now )?be reached at",
+        r"i can (now )?be reached at",
     ],
     # Where the quoted original starts in a reply (text after is not the auto-reply's own).
     "quote_markers": [

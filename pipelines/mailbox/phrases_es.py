@@ -45,6 +45,11 @@ PHRASES: dict[str, list[str]] = {
         r"cuenta (desactivada|deshabilitada|eliminada)",
         r"direccion (de correo )?(no valida|invalida)",
     ],
+    "bounce_not_recipient": [
+        r"(contacte|contacta|pongase en contacto|escriba) (con )?(a )?(su |el |al )?(administrador|administradora|soporte|servicio tecnico|departamento de ti|postmaster)",
+        r"(administrador|soporte) (en|a)",
+        r"para (mas )?(ayuda|asistencia)",
+    ],
     "autoreply_subject": [
         r"^respuesta automatica",
         r"^(mensaje )?automatico",
@@ -59,6 +64,9 @@ PHRASES: dict[str, list[str]] = {
         r"(ha|he) dejado de (trabajar|colaborar|prestar servicios)",
         r"ya no (esta|estoy) (en|con) (la|nuestra) (empresa|compania|organizacion)",
         r"ya no pertenece",
+        r"ha dejado su (puesto|cargo)",
+        r"ya no presta (sus )?servicios",
+        r"(causo|ha causado) baja",
         r"ya no (es|soy) (empleado|empleada|parte)",
         r"(dejo|deje) la (empresa|compania)",
         r"esta (direccion|cuenta|buzon)( de correo)? ya no (esta activa|se consulta|esta en uso)",

@@ -44,18 +44,25 @@ PHRASES: dict[str, list[str]] = {
         r"compte (desactive|supprime)",
         r"adresse (e-?mail )?(non valide|invalide)",
     ],
+    "bounce_not_recipient": [
+        r"(contactez|contacter|ecrivez a|ecrire a) (votre |l'|le )?(administrateur|administratrice|support|assistance|service informatique|postmaster)",
+        r"(administrateur|support|assistance) (a l'adresse|a)",
+        r"pour (toute )?(assistance|aide)",
+    ],
     "autoreply_subject": [
         r"^reponse automatique",
         r"^(message )?automatique",
         r"absence du bureau",
-        r"^absent",
-        r"^absence",
+        r"^absente?\b(?! de)",
+        r"^absence\b(?! de)",  # "Absence de réponse" is a person writing
     ],
     "departure": [
         r"(a|ai) quitte (la societe|l'entreprise|le groupe|le cabinet|l'agence|notre (societe|entreprise|groupe|cabinet)|ses fonctions|mes fonctions|nos effectifs)",
         r"ne (fait|fais) plus partie (de|du|des)",
         r"n'est plus en poste",
         r"ne suis plus en poste",
+        r"(a|ai) quitte (?!le bureau)[a-z0-9&' .-]{1,40} (le|depuis le|au|en date du) [0-9]{1,2}",
+        r"(a|ai|est) (pris sa|pris ma|parti a la|partie a la) retraite",
         r"ne travaille plus (chez|pour|au sein|dans|avec)",
         r"n'(est|exerce) plus (au sein|employee?|salariee?|collaborat(eur|rice)) ",
         r"n'est plus (chez|dans l'entreprise|dans la societe)",

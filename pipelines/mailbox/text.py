@@ -20,10 +20,14 @@ ADDRESS = re.compile(
     r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,24}(?![A-Za-z0-9-])"
 )
 
+_COMBINING = re.compile(r"[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]")
 _TAGS = re.compile(r"<(script|style)\b.*?</\1\s*>|<!--.*?-->|<[^>]{0,2000}>", re.S | re.I)
 _BLOCK = re.compile(r"<\s*(br|/p|/div|/tr|/li|/h\d|p|div|tr|li)\b[^>]{0,2000}>", re.I)
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u00b4": "'", "`": "'", "\u201c": '"', "\u201d": '"',
-                         "\u00a0": " ", "\u202f": " ", "\u2013": "-", "\u2014": "-", "\u00df": "ss"})
+                         "\u00a0": " ", "\u202f": " ", "\u2013": "-", "\u2014": "-", "\u00df": "ss",
+                         # letters NFKD does not decompose, as address slugs write them
+                         "\u0131": "i", "\u0142": "l", "\u0141": "l", "\u00f8": "o", "\u00d8": "o", "\u0111": "d",
+                         "\u00e6": "ae", "\u00c6": "ae", "\u0153": "oe", "\u0152": "oe"})
 
 
 def html_to_text(markup: str) -> str:
@@ -53,21 +57,39 @@ def part_text(part: Message) -> str:
     if not isinstance(payload, bytes):
         return ""
     payload = payload[:MAX_PART_BYTES].replace(b"\x00", b"")
-    try:
-        charset = part.get_content_charset()
-    except Exception:  # noqa: BLE001
-        charset = None
-    text = decode_bytes(payload, charset)
+    text = decode_bytes(payload, content_param(part, "charset"))
     if safe_content_type(part) == "text/html":
         text = html_to_text(text)
     return text
 
 
+def _content_info(part: Message) -> tuple[str, dict[str, str]]:
+    """(content type, its parameters), parsed once per part: policy.default re-parses the header on every
+    get_content_type/get_param call, which was most of the extraction time."""
+    cached = part.__dict__.get("_mailbox_ctype")
+    if cached is None:
+        try:
+            ctype = part.get_content_type()
+        except Exception:  # noqa: BLE001
+            ctype = "text/plain"
+        params: dict[str, str] = {}
+        try:
+            for key, value in part.get_params() or []:
+                params.setdefault(str(key).lower(), str(value))
+        except Exception:  # noqa: BLE001
+            pass
+        cached = part.__dict__["_mailbox_ctype"] = (ctype, params)
+    return cached
+
+
 def safe_content_type(part: Message) -> str:
-    try:
-        return part.get_content_type()
-    except Exception:  # noqa: BLE001
-        return "text/plain"
+    return _content_info(part)[0]
+
+
+def content_param(part: Message, name: str) -> str | None:
+    """A Content-Type parameter (charset, report-type), lower-cased, or None."""
+    value = _content_info(part)[1].get(name)
+    return value.strip().strip('"').lower() if value else None
 
 
 def own_text_parts(message: Message) -> list[Message]:
@@ -121,8 +143,8 @@ def normalise(text: str) -> str:
     """Case-folded, accents removed, typographic quotes and spaces made ASCII, runs of blanks collapsed
     within lines (line starts stay, for markers like `From:` or `> quoted`)."""
     text = text.translate(_QUOTES).casefold()
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
+    if not text.isascii():
+        text = _COMBINING.sub("", unicodedata.normalize("NFKD", text))
     text = re.sub(r"[ \t\r\f\v]+", " ", text)
     return re.sub(r"\n ", "\n", text)
 
