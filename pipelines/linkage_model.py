@@ -107,11 +107,13 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("email_nominative"),
             _exact("email_nominative"),
-            # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be"). A typo
-            # in the local part is not evidence: "a.lamy@" and "a.gay@" are two colleagues.
+            # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be",
+            # "otlook.de" for "outlook.de"). A typo in the local part is not evidence: "a.lamy@"
+            # and "a.gay@" are two colleagues.
             {
-                "sql_condition": 'split_part("email_pro_l", \'@\', 1) = split_part("email_pro_r", \'@\', 1) '
-                'AND damerau_levenshtein(split_part("email_pro_l", \'@\', 2), split_part("email_pro_r", \'@\', 2)) <= 2',
+                "sql_condition": 'split_part("email_nominative_l", \'@\', 1) = split_part("email_nominative_r", \'@\', 1) '
+                'AND damerau_levenshtein(split_part("email_nominative_l", \'@\', 2), '
+                'split_part("email_nominative_r", \'@\', 2)) <= 2',
                 "label_for_charts": "same local part, domain typo",
             },
             _ELSE,
@@ -120,15 +122,26 @@ COMPARISONS: list[dict[str, Any]] = [
     {
         # Term frequencies: a switchboard number shared by colleagues weighs little.
         "output_column_name": "phone",
-        "comparison_levels": [_null("phone_e164"), _exact("phone_e164", tf=True), _ELSE],
+        "comparison_levels": [
+            _null("phone_e164"),
+            _exact("phone_e164", tf=True),
+            # The same national number read with the wrong country code ("+33 553..." for "+41 553...").
+            {
+                "sql_condition": 'right("phone_e164_l", 9) = right("phone_e164_r", 9)',
+                "label_for_charts": "same number, other country code",
+            },
+            _ELSE,
+        ],
     },
     {
         # Company name and company domain are one piece of evidence, so they are one comparison.
         "output_column_name": "company",
         "comparison_levels": [
+            # Without both names, two different domains say little (a website domain against a
+            # group's mail domain): only an agreeing domain counts.
             {
                 "sql_condition": '("company_key_l" IS NULL OR "company_key_r" IS NULL) '
-                'AND ("company_domain_l" IS NULL OR "company_domain_r" IS NULL)',
+                'AND NOT coalesce("company_domain_l" = "company_domain_r", FALSE)',
                 "label_for_charts": "null",
                 "is_null_level": True,
             },

@@ -10,7 +10,19 @@
 -- and never when the first names clearly disagree without a shared e-mail or profile (a nickname,
 -- a typo, a title left in the first name), nor when both rows carry different nominative
 -- addresses on the same domain (one company gives one person one address).
-WITH pairs AS (
+WITH namesakes AS (
+    -- Names within one company known to be two people or more: two professional addresses
+    -- (jean.martin@ and jmartin@), an address numbered for a homonym (jean.martin2@), or two
+    -- LinkedIn profiles. There a shared name says nothing about which of them a row is.
+    SELECT first_name_canon, last_name_key, company_key
+    FROM contacts
+    WHERE first_name_canon IS NOT NULL AND last_name_key IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT email_local) > 1
+        OR bool_or(coalesce(regexp_matches(email_local, '[0-9]$'), FALSE))
+        OR count(DISTINCT linkedin_slug) > 1
+),
+pairs AS (
     SELECT
         p.uid_l,
         p.uid_r,
@@ -32,20 +44,39 @@ WITH pairs AS (
         ) AS email_conflict,
         coalesce(l.linkedin_slug = r.linkedin_slug, FALSE) AS same_linkedin,
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
-        -- both rows name a company and they are not the same one (by name or by domain)
-        coalesce(
-            l.company_key <> r.company_key
-            AND coalesce(l.company_domain <> r.company_domain, TRUE),
-            FALSE
-        ) AS other_company,
-        coalesce(l.company_key = r.company_key OR l.company_domain = r.company_domain, FALSE) AS same_company
+        l.company_key AS cl, r.company_key AS cr,
+        coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
+        nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes
     FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.uid = p.uid_l
     JOIN contacts AS r ON r.uid = p.uid_r
+    LEFT JOIN namesakes AS nl
+        ON nl.first_name_canon = l.first_name_canon AND nl.last_name_key = l.last_name_key AND nl.company_key = l.company_key
+    LEFT JOIN namesakes AS nr
+        ON nr.first_name_canon = r.first_name_canon AND nr.last_name_key = r.last_name_key AND nr.company_key = r.company_key
+),
+companies AS (
+    SELECT
+        *,
+        -- One company typed two ways: a typo ("lexys" / "leyxs"), a legal form left in the name
+        -- ("verpharm hog", "gmbh schreinerei muller"), a space ("groupe lemarechal").
+        coalesce(
+            cl = cr
+            OR replace(cl, ' ', '') = replace(cr, ' ', '')
+            OR jaro_winkler_similarity(cl, cr) >= 0.9
+            OR (least(length(cl), length(cr)) >= 4
+                AND (starts_with(cl, cr || ' ') OR starts_with(cr, cl || ' ')
+                     OR ends_with(cl, ' ' || cr) OR ends_with(cr, ' ' || cl))),
+            FALSE
+        ) AS similar_company
+    FROM pairs
 ),
 judged AS (
     SELECT
         *,
+        same_domain OR similar_company AS same_company,
+        -- both rows name a company and they are not the same one (by name or by domain)
+        cl IS NOT NULL AND cr IS NOT NULL AND NOT (same_domain OR similar_company) AS other_company,
         coalesce(jaro_winkler_similarity(fl, lr) >= 0.9 AND jaro_winkler_similarity(ll, fr) >= 0.9, FALSE) AS swapped,
         coalesce(
             fl = fr
@@ -61,7 +92,7 @@ judged AS (
             OR jaro_winkler_similarity(ll, lr) >= 0.9,
             FALSE
         ) AS last_agree
-    FROM pairs
+    FROM companies
 )
 SELECT
     uid_l,
@@ -73,9 +104,10 @@ SELECT
     (
         same_email OR same_linkedin OR same_mobile
         -- names alone are evidence only inside one company: namesakes abound across a large file
-        OR (first_agree AND last_agree AND NOT other_company)
+        -- (and not where that name is known to be two people at the company)
+        OR (first_agree AND last_agree AND NOT other_company AND NOT namesakes)
         -- swapped columns only where both rows name that company: "Thomas Martin" and
         -- "Martin Thomas" are two common French names as well as one typing slip
-        OR (swapped AND same_company)
+        OR (swapped AND same_company AND NOT namesakes)
     ) AS evidence
 FROM judged
