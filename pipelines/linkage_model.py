@@ -55,10 +55,19 @@ def _jw(col: str, threshold: float) -> dict[str, Any]:
     }
 
 
+def _close_or_initial(a: str, b: str) -> str:
+    """SQL: two name values agree up to a typo, or one is the other's initial."""
+    return (f"(jaro_winkler_similarity({a}, {b}) >= 0.9 "
+            f"OR ((length({a}) = 1 OR length({b}) = 1) AND left({a}, 1) = left({b}, 1)))")
+
+
 def _swapped(col: str, other: str) -> dict[str, Any]:
+    # "Schröder F." against "Fabian Schroeder": swapped, and the first name may be cut to its
+    # initial on one side (not both: two initials are no name).
+    cl, cr, ol, orr = f'"{col}_l"', f'"{col}_r"', f'"{other}_l"', f'"{other}_r"'
     return {
-        "sql_condition": f'jaro_winkler_similarity("{col}_l", "{other}_r") >= 0.9 '
-        f'AND jaro_winkler_similarity("{other}_l", "{col}_r") >= 0.9',
+        "sql_condition": f"{_close_or_initial(cl, orr)} AND {_close_or_initial(ol, cr)} "
+        f"AND (jaro_winkler_similarity({cl}, {orr}) >= 0.9 OR jaro_winkler_similarity({ol}, {cr}) >= 0.9)",
         "label_for_charts": "swapped with the other name column",
     }
 
@@ -169,6 +178,9 @@ BLOCKING_RULES_PREDICT: list[str] = [
     'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',
     'l."first_name_key" = r."last_name_key" AND l."last_name_key" = r."first_name_key"',
     'l."last_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
+    # The same the other way round: pairs are generated with l before r, so a rule that is not
+    # symmetric finds only half of the swapped rows.
+    'l."first_name_key" = r."last_name_key" AND l."company_key" = r."company_key"',
     'l."first_name_canon" = r."first_name_canon" AND l."last_name_key" = r."last_name_key"',
     'l."phone_mobile" = r."phone_mobile"',
     'l."email_local" = r."email_local" AND l."company_key" = r."company_key"',

@@ -77,7 +77,13 @@ judged AS (
         same_domain OR similar_company AS same_company,
         -- both rows name a company and they are not the same one (by name or by domain)
         cl IS NOT NULL AND cr IS NOT NULL AND NOT (same_domain OR similar_company) AS other_company,
-        coalesce(jaro_winkler_similarity(fl, lr) >= 0.9 AND jaro_winkler_similarity(ll, fr) >= 0.9, FALSE) AS swapped,
+        -- first and last names typed into each other's columns; one of them may be an initial
+        coalesce(
+            (jaro_winkler_similarity(fl, lr) >= 0.9 OR ((length(fl) = 1 OR length(lr) = 1) AND left(fl, 1) = left(lr, 1)))
+            AND (jaro_winkler_similarity(ll, fr) >= 0.9 OR ((length(ll) = 1 OR length(fr) = 1) AND left(ll, 1) = left(fr, 1)))
+            AND (jaro_winkler_similarity(fl, lr) >= 0.9 OR jaro_winkler_similarity(ll, fr) >= 0.9),
+            FALSE
+        ) AS swapped,
         coalesce(
             fl = fr
             OR same_canon
