@@ -59,11 +59,14 @@ companies AS (
     SELECT
         *,
         -- One company typed two ways: a typo ("lexys" / "leyxs"), a legal form left in the name
-        -- ("verpharm hog", "gmbh schreinerei muller"), a space ("groupe lemarechal").
+        -- ("verpharm hog", "gmbh schreinerei muller"), a space ("groupe lemarechal"). Not
+        -- Jaro-Winkler: it rewards a shared prefix, and "compagnie adam" / "compagnie thomas" or
+        -- "groupe claes" / "groupe maes" are two companies.
         coalesce(
             cl = cr
             OR replace(cl, ' ', '') = replace(cr, ' ', '')
-            OR jaro_winkler_similarity(cl, cr) >= 0.9
+            OR (least(length(cl), length(cr)) >= 6 AND damerau_levenshtein(cl, cr) <= 1)
+            OR (least(length(cl), length(cr)) >= 15 AND damerau_levenshtein(cl, cr) <= 2)
             OR (least(length(cl), length(cr)) >= 4
                 AND (starts_with(cl, cr || ' ') OR starts_with(cr, cl || ' ')
                      OR ends_with(cl, ' ' || cr) OR ends_with(cr, ' ' || cl))),
