@@ -48,12 +48,19 @@ class _UnionFind:
         return min(ra, rb)
 
 
+# A pair whose only evidence is names (no shared e-mail, profile or mobile) merges from this
+# probability up; an identifier is evidence at any probability the linkage merges at.
+NAMES_MATCH_THRESHOLD = 0.95
+
+
 def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
     """Run sql/merge_guard.sql on `pairs` (uid_l, uid_r, match_probability); the linkage input
-    must be registered on `con` as `contacts`. Adds boolean `evidence` and `conflict`."""
+    must be registered on `con` as `contacts`. Adds boolean `evidence`, `conflict` and
+    `names_below_threshold`."""
     con.register("pairs_to_judge", pairs)
     try:
-        judged = con.sql(load_sql("merge_guard")).to_arrow_table()
+        sql = load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
+        judged = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("pairs_to_judge")
     evidence = pc.fill_null(judged.column("evidence").cast(pa.bool_()), False)

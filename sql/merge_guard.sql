@@ -1,15 +1,18 @@
 -- Judges pairs of contacts (table pairs_to_judge): is there personal evidence that they are one
 -- person, and is there a hard conflict that says they are two? Splink's probability is
--- necessary, not sufficient: colleagues
--- share a company, a switchboard number and often a surname, and those correlated signals can
--- outvote a plain disagreement on first names. A pair merges only with personal evidence:
---   the same nominative e-mail (or a typo in its domain), the same LinkedIn profile, the same mobile
---   number, or first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
---   a compound part, a nickname, or swapped columns);
---   (names only when the rows do not name two different companies);
--- and never when the first names clearly disagree without a shared e-mail or profile (a nickname,
--- a typo, a title left in the first name), nor when both rows carry different nominative
--- addresses on the same domain (one company gives one person one address).
+-- necessary, not sufficient: colleagues share a company, a switchboard number and often a
+-- surname, and those correlated signals can outvote a plain disagreement on first names.
+-- Personal evidence is either
+--   an identifier: the same nominative e-mail (or a typo in its domain), the same LinkedIn
+--   profile, the same mobile number (any merging probability), or
+--   names (only from the names threshold up): first AND last names that agree (exact,
+--   typo-close, an initial, a nickname prefix, a compound part, a nickname, or swapped columns)
+--   where the rows do not name two different companies and the name is not known to be two
+--   people at that company; or a surname without first name that only one person carries at
+--   that company;
+-- and a pair never merges when the first names clearly disagree without a shared e-mail or
+-- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
+-- different nominative addresses on the same domain (one company gives one person one address).
 WITH namesakes AS (
     -- Names within one company known to be two people or more: two professional addresses
     -- (jean.martin@ and jmartin@), an address numbered for a homonym (jean.martin2@), or two
@@ -21,6 +24,15 @@ WITH namesakes AS (
     HAVING count(DISTINCT email_local) > 1
         OR bool_or(coalesce(regexp_matches(email_local, '[0-9]$'), FALSE))
         OR count(DISTINCT linkedin_slug) > 1
+),
+sole_surnames AS (
+    -- Surnames that one first name at most goes with at a company (initials aside): there a row
+    -- without first name can only be that person.
+    SELECT last_name_key, company_key
+    FROM contacts
+    WHERE last_name_key IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT first_name_canon) FILTER (WHERE length(first_name_canon) >= 2) <= 1
 ),
 pairs AS (
     SELECT
@@ -46,7 +58,8 @@ pairs AS (
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
         l.company_key AS cl, r.company_key AS cr,
         coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
-        nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes
+        nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
+        sl.company_key IS NOT NULL AND sr.company_key IS NOT NULL AS sole_surname
     FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.uid = p.uid_l
     JOIN contacts AS r ON r.uid = p.uid_r
@@ -54,6 +67,8 @@ pairs AS (
         ON nl.first_name_canon = l.first_name_canon AND nl.last_name_key = l.last_name_key AND nl.company_key = l.company_key
     LEFT JOIN namesakes AS nr
         ON nr.first_name_canon = r.first_name_canon AND nr.last_name_key = r.last_name_key AND nr.company_key = r.company_key
+    LEFT JOIN sole_surnames AS sl ON sl.last_name_key = l.last_name_key AND sl.company_key = l.company_key
+    LEFT JOIN sole_surnames AS sr ON sr.last_name_key = r.last_name_key AND sr.company_key = r.company_key
 ),
 companies AS (
     SELECT
@@ -102,6 +117,21 @@ judged AS (
             FALSE
         ) AS last_agree
     FROM companies
+),
+evidence AS (
+    SELECT
+        *,
+        same_email OR same_linkedin OR same_mobile AS identifier,
+        NOT namesakes AND (
+            -- names alone are evidence only inside one company: namesakes abound across a large file
+            (first_agree AND last_agree AND NOT other_company)
+            -- swapped columns only where both rows name that company: "Thomas Martin" and
+            -- "Martin Thomas" are two common French names as well as one typing slip
+            OR (swapped AND same_company)
+            -- "Rolland" without first name at the company where the only Rolland is Bruno
+            OR ((fl IS NULL OR fr IS NULL) AND ll = lr AND same_company AND sole_surname)
+        ) AS names
+    FROM judged
 )
 SELECT
     uid_l,
@@ -110,13 +140,7 @@ SELECT
     -- a hard conflict: these two rows are two people, whatever links them through others
     NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
         OR (email_conflict AND NOT same_linkedin) AS conflict,
-    (
-        same_email OR same_linkedin OR same_mobile
-        -- names alone are evidence only inside one company: namesakes abound across a large file
-        -- (and not where that name is known to be two people at the company)
-        OR (first_agree AND last_agree AND NOT other_company AND NOT namesakes)
-        -- swapped columns only where both rows name that company: "Thomas Martin" and
-        -- "Martin Thomas" are two common French names as well as one typing slip
-        OR (swapped AND same_company AND NOT namesakes)
-    ) AS evidence
-FROM judged
+    identifier OR (names AND match_probability >= $names_threshold) AS evidence,
+    -- names that agree, without identifier, scored below the names threshold (for the review file)
+    names AND NOT identifier AND match_probability < $names_threshold AS names_below_threshold
+FROM evidence
