@@ -154,9 +154,12 @@ COMPARISONS: list[dict[str, Any]] = [
                 "label_for_charts": "null",
                 "is_null_level": True,
             },
+            # Term frequencies: two people at a company of 2,000 contacts share it by chance far
+            # more often than at a company of 5.
+            {**_exact("company_key", tf=True), "label_for_charts": "same company"},
             {
-                "sql_condition": '"company_key_l" = "company_key_r" OR "company_domain_l" = "company_domain_r"',
-                "label_for_charts": "same company",
+                "sql_condition": '"company_domain_l" = "company_domain_r"',
+                "label_for_charts": "same company domain",
             },
             _jw("company_key", 0.9),
             _ELSE,
