@@ -133,6 +133,24 @@ def train_model(linker: Any) -> dict[str, Any]:
     return {"sessions": sessions, "unobserved_levels": unobserved}
 
 
+def estimate_prior(linker: Any) -> float | None:
+    """Re-estimate, for this file, the prior probability that two random records match, keeping
+    the model's m and u. The prior falls as a file grows (duplicate pairs grow with the rows, all
+    pairs with their square: 1e-5 at 60k rows, 6e-7 at 1M), so a model reused on another file
+    must not keep the prior of the file it was trained on. Returns the new prior, or None (the
+    model's is kept) when the file has too few sure matches to count."""
+    settings = linker._settings_obj
+    kept = settings._probability_two_random_records_match
+    linker.training.estimate_probability_two_random_records_match(
+        linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
+    )
+    prior = settings._probability_two_random_records_match
+    if not prior or not 0 < prior < 0.5:
+        settings._probability_two_random_records_match = kept
+        return None
+    return prior
+
+
 def model_problems(model: dict[str, Any]) -> list[str]:
     """Sanity of a trained model: every level has its m and u, for every comparison the best level
     must be evidence for a match (m > u) and the 'else' level evidence against (m < u); the prior
@@ -218,6 +236,8 @@ def link_upload(
                 linker = Linker(sdf, {**settings, **{k: v for k, v in (master.model or default_model()).items()
                                                      if k in ("comparisons", "probability_two_random_records_match")}},
                                 log_level=None)
+        if not do_train:
+            training_report["prior_for_this_file"] = estimate_prior(linker)
         model = linker.misc.save_model_to_json()
         predictions = linker.inference.predict(threshold_match_probability=min(PREDICT_THRESHOLD, REVIEW_THRESHOLD))
         con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
