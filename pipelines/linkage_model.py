@@ -67,7 +67,8 @@ def _swapped(col: str, other: str) -> dict[str, Any]:
     cl, cr, ol, orr = f'"{col}_l"', f'"{col}_r"', f'"{other}_l"', f'"{other}_r"'
     return {
         "sql_condition": f"{_close_or_initial(cl, orr)} AND {_close_or_initial(ol, cr)} "
-        f"AND (jaro_winkler_similarity({cl}, {orr}) >= 0.9 OR jaro_winkler_similarity({ol}, {cr}) >= 0.9)",
+        f"AND ((jaro_winkler_similarity({cl}, {orr}) >= 0.9 AND least(length({cl}), length({orr})) >= 2) "
+        f"OR (jaro_winkler_similarity({ol}, {cr}) >= 0.9 AND least(length({ol}), length({cr})) >= 2))",
         "label_for_charts": "swapped with the other name column",
     }
 

@@ -99,7 +99,8 @@ judged AS (
         coalesce(
             (jaro_winkler_similarity(fl, lr) >= 0.9 OR ((length(fl) = 1 OR length(lr) = 1) AND left(fl, 1) = left(lr, 1)))
             AND (jaro_winkler_similarity(ll, fr) >= 0.9 OR ((length(ll) = 1 OR length(fr) = 1) AND left(ll, 1) = left(fr, 1)))
-            AND (jaro_winkler_similarity(fl, lr) >= 0.9 OR jaro_winkler_similarity(ll, fr) >= 0.9),
+            AND ((jaro_winkler_similarity(fl, lr) >= 0.9 AND least(length(fl), length(lr)) >= 2)
+                 OR (jaro_winkler_similarity(ll, fr) >= 0.9 AND least(length(ll), length(fr)) >= 2)),
             FALSE
         ) AS swapped,
         coalesce(

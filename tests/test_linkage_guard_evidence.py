@@ -1,0 +1,100 @@
+"""Merge guard, the cases measured on the benchmark: one company typed two ways, namesakes at
+one company, a surname without first name, and what may merge below the names threshold."""
+
+from __future__ import annotations
+
+import duckdb
+import pyarrow as pa
+
+from pipelines.clustering import NAMES_MATCH_THRESHOLD, judge_pairs
+from tests.test_linkage_guard import _contacts
+
+
+def _judge(rows: list[dict], pairs: list[tuple[int, int, float]]) -> dict[tuple[int, int], dict]:
+    con = duckdb.connect()
+    con.register("contacts", _contacts(rows))
+    table = pa.table({
+        "uid_l": pa.array([a for a, _, _ in pairs], pa.int64()),
+        "uid_r": pa.array([b for _, b, _ in pairs], pa.int64()),
+        "match_probability": pa.array([p for _, _, p in pairs], pa.float64()),
+    })
+    return {(j["uid_l"], j["uid_r"]): j for j in judge_pairs(con, table).to_pylist()}
+
+
+def _person(uid: int, first: str | None, last: str | None, company: str | None, **extra) -> dict:
+    return {"uid": uid, "first_name_key": first, "last_name_key": last, "company_key": company, **extra}
+
+
+def test_one_company_typed_two_ways_is_one_company():
+    rows = [
+        _person(1, "hana", "kaya", "lexium group"), _person(2, "hana", "kaya", "lexium roup"),  # typo
+        _person(3, "monika", "rudolph", "verpharm"), _person(4, "monika", "rudolph", "verpharm hog"),  # legal form
+        _person(5, "dominique", "royer", "groupe lemarechal"), _person(6, "dominique", "royer", "groupelemarechal"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99), (5, 6, 0.99)])
+    assert all(j["evidence"] and not j["conflict"] for j in judged.values())
+
+
+def test_companies_sharing_a_generic_prefix_are_two_companies():
+    # Jaro-Winkler scores these above 0.9; they are two companies, so namesakes there stay apart.
+    rows = [
+        _person(1, "clemence", "guillot", "compagnie adam"), _person(2, "clemence", "guillot", "compagnie thomas"),
+        _person(3, "guillaume", "marie", "groupe claes"), _person(4, "guillaume", "marie", "groupe maes"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99)])
+    assert not judged[(1, 2)]["evidence"] and not judged[(3, 4)]["evidence"]
+
+
+def test_a_name_known_to_be_two_people_at_a_company_is_no_evidence():
+    # Two Karine Michels at Nexdata: IT gave the second one karine.michel2@. A row with the name
+    # alone could be either of them.
+    rows = [
+        _person(1, "karine", "michel", "nexdata group", email_local="karine.michel2", email_pro="karine.michel2@nexdata-group.fr",
+                email_nominative="karine.michel2@nexdata-group.fr"),
+        _person(2, "karine", "michel", "nexdata group"),
+        _person(3, "leo", "gautier", "nexdata group", linkedin_slug="leo-gautier-1"),
+        _person(4, "leo", "gautier", "nexdata group", linkedin_slug="leo-gautier-2"),
+        _person(5, "leo", "gautier", "nexdata group"),
+        _person(6, "anna", "cossu", "nexdata group"),
+        _person(7, "anna", "cossu", "nexdata group"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.999), (3, 5, 0.999), (6, 7, 0.999)])
+    assert not judged[(1, 2)]["evidence"]
+    assert not judged[(3, 5)]["evidence"]
+    assert judged[(6, 7)]["evidence"]  # one Anna Cossu as far as the file knows
+
+
+def test_a_surname_without_first_name_merges_only_where_one_person_carries_it():
+    rows = [
+        _person(1, "bruno", "rolland", "solaco group"), _person(2, None, "rolland", "solaco group"),
+        _person(3, "ines", "moreau", "capelon"), _person(4, "paul", "moreau", "capelon"), _person(5, None, "moreau", "capelon"),
+        _person(6, "j", "rolland", "solaco group"),  # an initial is no second first name
+        _person(7, None, "rolland", "other company"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (3, 5, 0.99), (2, 7, 0.99)])
+    assert judged[(1, 2)]["evidence"]
+    assert not judged[(3, 5)]["evidence"]  # Ines or Paul?
+    assert not judged[(2, 7)]["evidence"]
+
+
+def test_below_the_names_threshold_only_an_identifier_merges():
+    rows = [
+        _person(1, "claire", "joly", "jung telecom", phone_mobile="+33612345678"),
+        _person(2, "claire", "joly", "jung telecom", phone_mobile="+33612345678"),
+        _person(3, "alain", "laurent", "groupe bernard"),
+        _person(4, "alain", "laurent", "groupe bernard"),
+    ]
+    below = NAMES_MATCH_THRESHOLD - 0.05
+    judged = _judge(rows, [(1, 2, below), (3, 4, below), (1, 3, below)])
+    assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["names_below_threshold"]
+    assert not judged[(3, 4)]["evidence"] and judged[(3, 4)]["names_below_threshold"]  # for the review file
+    assert not judged[(1, 3)]["names_below_threshold"]
+
+
+def test_swapped_columns_with_an_initial():
+    # "Schroder | F." against "Fabian | Schroeder" at one company.
+    rows = [_person(1, "fabian", "schroeder", "strasser partner"), _person(2, "schroder", "f", "strasser partner"),
+            _person(3, "f", "s", "strasser partner")]
+    judged = _judge(rows, [(1, 2, 0.99), (2, 3, 0.99)])
+    assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
+    assert not judged[(2, 3)]["evidence"]  # two initials are no name
