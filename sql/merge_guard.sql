@@ -13,17 +13,34 @@
 -- and a pair never merges when the first names clearly disagree without a shared e-mail or
 -- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
 -- different nominative addresses on the same domain (one company gives one person one address).
-WITH namesakes AS (
-    -- Names within one company known to be two people or more: two professional addresses
-    -- (jean.martin@ and jmartin@), an address numbered for a homonym (jean.martin2@), or two
-    -- LinkedIn profiles. There a shared name says nothing about which of them a row is.
+WITH company_mail_domains AS (
+    -- The domain a company mails from: three people or more there. (A personal address with a
+    -- typo in its domain, "free.ff", can be taken for a professional one.)
+    SELECT company_key, split_part(email_pro, '@', 2) AS domain
+    FROM contacts
+    WHERE email_pro IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT email_local) >= 3
+),
+namesakes AS (
+    -- Names within one company known to be two people or more: two addresses on the company's
+    -- mail domain (jean.martin@ and jmartin@), an address numbered for a homonym
+    -- (jean.martin2@, wschulz2@: the numbering may also be for another first name, F. Thomas,
+    -- but that cannot be told apart), or two LinkedIn profiles. There a shared name says
+    -- nothing about which of them a row is.
+    SELECT c.first_name_canon, c.last_name_key, c.company_key
+    FROM contacts AS c
+    JOIN company_mail_domains AS d ON d.company_key = c.company_key AND d.domain = split_part(c.email_pro, '@', 2)
+    WHERE c.first_name_canon IS NOT NULL AND c.last_name_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT c.email_local) > 1
+        OR bool_or(regexp_matches(c.email_local, '[a-z][2-9]$'))
+    UNION
     SELECT first_name_canon, last_name_key, company_key
     FROM contacts
     WHERE first_name_canon IS NOT NULL AND last_name_key IS NOT NULL AND company_key IS NOT NULL
     GROUP BY ALL
-    HAVING count(DISTINCT email_local) > 1
-        OR bool_or(coalesce(regexp_matches(email_local, '[0-9]$'), FALSE))
-        OR count(DISTINCT linkedin_slug) > 1
+    HAVING count(DISTINCT linkedin_slug) > 1
 ),
 sole_surnames AS (
     -- Surnames that one first name at most goes with at a company (initials aside): there a row
@@ -43,6 +60,8 @@ pairs AS (
         coalesce(l.first_name_canon = r.first_name_canon, FALSE) AS same_canon,
         l.last_name_key AS ll, r.last_name_key AS lr,
         coalesce(l.last_name_compound OR r.last_name_compound, FALSE) AS compound,
+        -- the same address, or its local part with a typo in the domain ("ysisece.be",
+        -- "otlook.de"); short local parts ("jan@") are not personal enough for that
         coalesce(
             l.email_nominative = r.email_nominative
             OR (split_part(l.email_pro, '@', 1) = split_part(r.email_pro, '@', 1)

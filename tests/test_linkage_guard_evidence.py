@@ -48,9 +48,13 @@ def test_companies_sharing_a_generic_prefix_are_two_companies():
 def test_a_name_known_to_be_two_people_at_a_company_is_no_evidence():
     # Two Karine Michels at Nexdata: IT gave the second one karine.michel2@. A row with the name
     # alone could be either of them.
+    def pro(local: str) -> dict:
+        return {"email_local": local, "email_pro": f"{local}@nexdata-group.fr", "email_nominative": f"{local}@nexdata-group.fr"}
+
     rows = [
-        _person(1, "karine", "michel", "nexdata group", email_local="karine.michel2", email_pro="karine.michel2@nexdata-group.fr",
-                email_nominative="karine.michel2@nexdata-group.fr"),
+        _person(1, "karine", "michel", "nexdata group", **pro("karine.michel2")),
+        _person(8, "ada", "lee", "nexdata group", **pro("ada.lee")),  # the company's mail domain
+        _person(9, "bo", "li", "nexdata group", **pro("bo.li")),
         _person(2, "karine", "michel", "nexdata group"),
         _person(3, "leo", "gautier", "nexdata group", linkedin_slug="leo-gautier-1"),
         _person(4, "leo", "gautier", "nexdata group", linkedin_slug="leo-gautier-2"),
@@ -62,6 +66,18 @@ def test_a_name_known_to_be_two_people_at_a_company_is_no_evidence():
     assert not judged[(1, 2)]["evidence"]
     assert not judged[(3, 5)]["evidence"]
     assert judged[(6, 7)]["evidence"]  # one Anna Cossu as far as the file knows
+
+
+def test_a_personal_address_taken_for_a_professional_one_is_no_namesake():
+    # peterbecker79@free.ff (a typo in a webmail domain) and peter.becker@ at the company: one
+    # person with two addresses, not two Peter Beckers.
+    rows = [
+        _person(1, "peter", "becker", "martin emballages", email_local="peterbecker79", email_pro="peterbecker79@free.ff"),
+        _person(2, "peter", "becker", "martin emballages", email_local="peter.becker", email_pro="peter.becker@martin.fr"),
+        _person(3, "peter", "becker", "martin emballages"),
+    ]
+    judged = _judge(rows, [(1, 3, 0.99), (2, 3, 0.99)])
+    assert judged[(1, 3)]["evidence"] and judged[(2, 3)]["evidence"]
 
 
 def test_a_surname_without_first_name_merges_only_where_one_person_carries_it():
