@@ -74,7 +74,10 @@ pairs AS (
             FALSE
         ) AS email_conflict,
         coalesce(l.linkedin_slug = r.linkedin_slug, FALSE) AS same_linkedin,
+        -- one person has one LinkedIn profile
+        coalesce(l.linkedin_slug <> r.linkedin_slug, FALSE) AS linkedin_conflict,
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
+        coalesce(l.phone_mobile <> r.phone_mobile, FALSE) AS other_mobile,
         l.company_key AS cl, r.company_key AS cr,
         coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
         nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
@@ -141,8 +144,13 @@ judged AS (
 evidence AS (
     SELECT
         *,
-        same_email OR same_linkedin OR same_mobile AS identifier,
-        NOT namesakes AND (
+        -- a shared address is no evidence between rows whose first and last names both differ
+        -- (a role mailbox the e-mail check did not know: "verwaltung@", "vendite@")
+        same_linkedin OR same_mobile
+            OR (same_email AND (first_agree OR last_agree OR swapped
+                                OR fl IS NULL OR fr IS NULL OR ll IS NULL OR lr IS NULL)) AS identifier,
+        -- two different mobiles: two people, as far as names alone can tell
+        NOT namesakes AND NOT other_mobile AND (
             -- names alone are evidence only inside one company: namesakes abound across a large file
             (first_agree AND last_agree AND NOT other_company)
             -- swapped columns only where both rows name that company: "Thomas Martin" and
@@ -159,7 +167,8 @@ SELECT
     match_probability,
     -- a hard conflict: these two rows are two people, whatever links them through others
     NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
-        OR (email_conflict AND NOT same_linkedin) AS conflict,
+        OR (email_conflict AND NOT same_linkedin)
+        OR linkedin_conflict AS conflict,
     identifier OR (names AND match_probability >= $names_threshold) AS evidence,
     -- names that agree, without identifier, scored below the names threshold (for the review file)
     names AND NOT identifier AND match_probability < $names_threshold AS names_below_threshold
