@@ -22,19 +22,37 @@ WITH company_mail_domains AS (
     GROUP BY ALL
     HAVING count(DISTINCT email_local) >= 3
 ),
-namesakes AS (
-    -- Names within one company known to be two people or more: two addresses on the company's
-    -- mail domain (jean.martin@ and jmartin@), an address numbered for a homonym
-    -- (jean.martin2@, wschulz2@: the numbering may also be for another first name, F. Thomas,
-    -- but that cannot be told apart), or two LinkedIn profiles. There a shared name says
-    -- nothing about which of them a row is.
-    SELECT c.first_name_canon, c.last_name_key, c.company_key
+company_addresses AS (
+    SELECT c.first_name_canon, c.last_name_key, c.company_key, c.email_local, d.domain
     FROM contacts AS c
     JOIN company_mail_domains AS d ON d.company_key = c.company_key AND d.domain = split_part(c.email_pro, '@', 2)
     WHERE c.first_name_canon IS NOT NULL AND c.last_name_key IS NOT NULL
+),
+numbered_for_another AS (
+    -- a.nowak2@ given to Andrzej Nowak because Anna Nowak has a.nowak@: numbered for another
+    -- first name, which says nothing about a second Andrzej.
+    SELECT DISTINCT n.first_name_canon, n.last_name_key, n.company_key
+    FROM company_addresses AS n
+    JOIN company_addresses AS o
+        ON o.company_key = n.company_key AND o.domain = n.domain
+        AND o.email_local = regexp_replace(n.email_local, '[2-9]$', '')
+    WHERE regexp_matches(n.email_local, '[a-z][2-9]$')
     GROUP BY ALL
-    HAVING count(DISTINCT c.email_local) > 1
-        OR bool_or(regexp_matches(c.email_local, '[a-z][2-9]$'))
+    HAVING NOT bool_or(o.first_name_canon = n.first_name_canon)
+),
+namesakes AS (
+    -- Names within one company known to be two people or more: two addresses on the company's
+    -- mail domain (jean.martin@ and jmartin@), an address numbered for a homonym (jean.martin2@,
+    -- unless the address without the number belongs to another first name), or two LinkedIn
+    -- profiles. There a shared name says nothing about which of them a row is.
+    SELECT first_name_canon, last_name_key, company_key
+    FROM company_addresses
+    GROUP BY ALL
+    HAVING count(DISTINCT email_local) > 1
+        OR bool_or(regexp_matches(email_local, '[a-z][2-9]$'))
+    EXCEPT
+    SELECT first_name_canon, last_name_key, company_key
+    FROM numbered_for_another
     UNION
     SELECT first_name_canon, last_name_key, company_key
     FROM contacts

@@ -114,3 +114,21 @@ def test_swapped_columns_with_an_initial():
     judged = _judge(rows, [(1, 2, 0.99), (2, 3, 0.99)])
     assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
     assert not judged[(2, 3)]["evidence"]  # two initials are no name
+
+
+def test_an_address_numbered_for_another_first_name_is_no_namesake():
+    # Anna Nowak has a.nowak@, so Andrzej Nowak got a.nowak2@: still one Andrzej at the company.
+    def pro(local: str) -> dict:
+        return {"email_local": local, "email_pro": f"{local}@muller.fr", "email_nominative": f"{local}@muller.fr"}
+
+    rows = [
+        _person(1, "andrzej", "nowak", "muller freres", **pro("a.nowak2")),
+        _person(2, "anna", "nowak", "muller freres", **pro("a.nowak")),
+        _person(3, "bo", "li", "muller freres", **pro("b.li")),
+        _person(4, "andrzej", "nowak", "muller freres"),
+        _person(5, "jean", "petit", "muller freres", **pro("j.petit2")),  # the other J. Petit is unknown
+        _person(6, "jean", "petit", "muller freres"),
+    ]
+    judged = _judge(rows, [(1, 4, 0.99), (5, 6, 0.99)])
+    assert judged[(1, 4)]["evidence"]
+    assert not judged[(5, 6)]["evidence"]
