@@ -49,8 +49,11 @@ class _UnionFind:
 
 
 # A pair whose only evidence is names (no shared e-mail, profile or mobile) merges from this
-# probability up; an identifier is evidence at any probability the linkage merges at.
+# probability up when a job title is missing; from any merging probability with the same job
+# title; only from NAMES_OTHER_ROLE_THRESHOLD with two different titles (namesakes at one company
+# hold different roles). An identifier is evidence at any probability the linkage merges at.
 NAMES_MATCH_THRESHOLD = 0.95
+NAMES_OTHER_ROLE_THRESHOLD = 0.99
 
 
 def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
@@ -59,7 +62,8 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
     `names_below_threshold`."""
     con.register("pairs_to_judge", pairs)
     try:
-        sql = load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
+        sql = (load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
+               .replace("$names_other_role_threshold", repr(NAMES_OTHER_ROLE_THRESHOLD)))
         judged = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("pairs_to_judge")

@@ -97,6 +97,11 @@ pairs AS (
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
         coalesce(l.phone_mobile <> r.phone_mobile, FALSE) AS other_mobile,
         l.company_key AS cl, r.company_key AS cr,
+        CASE
+            WHEN l.job_title_key IS NULL OR r.job_title_key IS NULL THEN NULL
+            -- a typo, an abbreviation or a word added ("Directeur commercial France")
+            ELSE l.job_title_key = r.job_title_key OR jaro_winkler_similarity(l.job_title_key, r.job_title_key) >= 0.85
+        END AS same_role,
         coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
         nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
         sl.company_key IS NOT NULL AND sr.company_key IS NOT NULL AS sole_surname
@@ -187,7 +192,16 @@ SELECT
     NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
         OR (email_conflict AND NOT same_linkedin)
         OR linkedin_conflict AS conflict,
-    identifier OR (names AND match_probability >= $names_threshold) AS evidence,
+    identifier OR (names AND match_probability >= names_threshold) AS evidence,
     -- names that agree, without identifier, scored below the names threshold (for the review file)
-    names AND NOT identifier AND match_probability < $names_threshold AS names_below_threshold
-FROM evidence
+    names AND NOT identifier AND match_probability < names_threshold AS names_below_threshold
+FROM (
+    SELECT
+        *,
+        -- Names alone merge from a probability that depends on the job titles: measured at
+        -- 100k, names-only pairs with the same title were one person 2,307 times of 2,309,
+        -- with two different titles 37 times of 71 below 0.95, 606 of 630 from 0.99.
+        CASE same_role WHEN TRUE THEN 0.0 WHEN FALSE THEN $names_other_role_threshold ELSE $names_threshold END
+            AS names_threshold
+    FROM evidence
+)

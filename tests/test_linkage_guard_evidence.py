@@ -132,3 +132,17 @@ def test_an_address_numbered_for_another_first_name_is_no_namesake():
     judged = _judge(rows, [(1, 4, 0.99), (5, 6, 0.99)])
     assert judged[(1, 4)]["evidence"]
     assert not judged[(5, 6)]["evidence"]
+
+
+def test_job_titles_decide_how_sure_names_alone_must_be():
+    rows = [
+        _person(1, "marie", "martin", "nexdata group", job_title_key="sales director"),
+        _person(2, "marie", "martin", "nexdata group", job_title_key="sales directr"),
+        _person(3, "marie", "martin", "nexdata group", job_title_key="comptable"),
+        _person(4, "marie", "martin", "nexdata group"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.85), (1, 3, 0.98), (1, 4, 0.98), (3, 4, 0.9)])
+    assert judged[(1, 2)]["evidence"]  # the same role: names are enough
+    assert not judged[(1, 3)]["evidence"]  # two roles: two Marie Martins, unless the model is very sure
+    assert judged[(1, 4)]["evidence"]  # no title: the usual names threshold
+    assert not judged[(3, 4)]["evidence"] and judged[(3, 4)]["names_below_threshold"]
