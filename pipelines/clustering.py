@@ -54,6 +54,9 @@ class _UnionFind:
 # hold different roles). An identifier is evidence at any probability the linkage merges at.
 NAMES_MATCH_THRESHOLD = 0.95
 NAMES_OTHER_ROLE_THRESHOLD = 0.99
+# Without the same job title, names alone are no evidence at a company with this many contacts
+# in the file (uploads and master): namesakes there are too many.
+LARGE_COMPANY_ROWS = 1000
 
 
 def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
@@ -63,7 +66,8 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
     con.register("pairs_to_judge", pairs)
     try:
         sql = (load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
-               .replace("$names_other_role_threshold", repr(NAMES_OTHER_ROLE_THRESHOLD)))
+               .replace("$names_other_role_threshold", repr(NAMES_OTHER_ROLE_THRESHOLD))
+               .replace("$large_company_rows", str(LARGE_COMPANY_ROWS)))
         judged = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("pairs_to_judge")

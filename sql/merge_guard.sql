@@ -60,6 +60,9 @@ namesakes AS (
     GROUP BY ALL
     HAVING count(DISTINCT linkedin_slug) > 1
 ),
+company_sizes AS (
+    SELECT company_key, count(*) AS company_rows FROM contacts WHERE company_key IS NOT NULL GROUP BY ALL
+),
 sole_surnames AS (
     -- Surnames that one first name at most goes with at a company (initials aside): there a row
     -- without first name can only be that person.
@@ -104,7 +107,8 @@ pairs AS (
         END AS same_role,
         coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
         nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
-        sl.company_key IS NOT NULL AND sr.company_key IS NOT NULL AS sole_surname
+        sl.company_key IS NOT NULL AND sr.company_key IS NOT NULL AS sole_surname,
+        greatest(coalesce(zl.company_rows, 0), coalesce(zr.company_rows, 0)) AS company_rows
     FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.uid = p.uid_l
     JOIN contacts AS r ON r.uid = p.uid_r
@@ -114,6 +118,8 @@ pairs AS (
         ON nr.first_name_canon = r.first_name_canon AND nr.last_name_key = r.last_name_key AND nr.company_key = r.company_key
     LEFT JOIN sole_surnames AS sl ON sl.last_name_key = l.last_name_key AND sl.company_key = l.company_key
     LEFT JOIN sole_surnames AS sr ON sr.last_name_key = r.last_name_key AND sr.company_key = r.company_key
+    LEFT JOIN company_sizes AS zl ON zl.company_key = l.company_key
+    LEFT JOIN company_sizes AS zr ON zr.company_key = r.company_key
 ),
 companies AS (
     SELECT
@@ -198,10 +204,16 @@ SELECT
 FROM (
     SELECT
         *,
-        -- Names alone merge from a probability that depends on the job titles: measured at
-        -- 100k, names-only pairs with the same title were one person 2,307 times of 2,309,
-        -- with two different titles 37 times of 71 below 0.95, 606 of 630 from 0.99.
-        CASE same_role WHEN TRUE THEN 0.0 WHEN FALSE THEN $names_other_role_threshold ELSE $names_threshold END
-            AS names_threshold
+        -- Names alone merge from a probability that depends on the job titles and on how many
+        -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
+        -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
+        -- of 630 from 0.99; at 1M, without a shared title, one person 4,852 times of 5,257 at
+        -- companies of 1,000 contacts or more (two titles: 1,491 of 2,273), 24,392 of 25,224 below.
+        CASE
+            WHEN same_role THEN 0.0
+            WHEN company_rows >= $large_company_rows THEN 2.0
+            WHEN NOT same_role THEN $names_other_role_threshold
+            ELSE $names_threshold
+        END AS names_threshold
     FROM evidence
 )

@@ -146,3 +146,19 @@ def test_job_titles_decide_how_sure_names_alone_must_be():
     assert not judged[(1, 3)]["evidence"]  # two roles: two Marie Martins, unless the model is very sure
     assert judged[(1, 4)]["evidence"]  # no title: the usual names threshold
     assert not judged[(3, 4)]["evidence"] and judged[(3, 4)]["names_below_threshold"]
+
+
+def test_without_a_shared_title_names_are_no_evidence_in_a_very_large_company(monkeypatch):
+    from pipelines import clustering
+
+    monkeypatch.setattr(clustering, "LARGE_COMPANY_ROWS", 5)
+    big = [_person(10 + i, f"p{i}", f"n{i}", "nexdata group") for i in range(4)]
+    rows = big + [
+        _person(1, "marie", "martin", "nexdata group"),
+        _person(2, "marie", "martin", "nexdata group"),
+        _person(3, "marie", "martin", "nexdata group", job_title_key="sales director"),
+        _person(4, "marie", "martin", "nexdata group", job_title_key="sales director"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.999), (3, 4, 0.999)])
+    assert not judged[(1, 2)]["evidence"]  # one of eight contacts there: could be two Marie Martins
+    assert judged[(3, 4)]["evidence"]  # the same role
