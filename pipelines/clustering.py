@@ -49,10 +49,11 @@ class _UnionFind:
 
 
 # A pair whose only evidence is names (no shared e-mail, profile or mobile) merges from this
-# probability up when a job title is missing; from any merging probability with the same job
+# probability up when a job title is missing; from NAMES_SAME_ROLE_THRESHOLD with the same job
 # title; only from NAMES_OTHER_ROLE_THRESHOLD with two different titles (namesakes at one company
 # hold different roles). An identifier is evidence at any probability the linkage merges at.
 NAMES_MATCH_THRESHOLD = 0.95
+NAMES_SAME_ROLE_THRESHOLD = 0.9
 NAMES_OTHER_ROLE_THRESHOLD = 0.99
 # Without the same job title, names alone are no evidence at a company with this many contacts
 # in the file (uploads and master): namesakes there are too many.
@@ -67,6 +68,7 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
     try:
         sql = (load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
                .replace("$names_other_role_threshold", repr(NAMES_OTHER_ROLE_THRESHOLD))
+               .replace("$names_same_role_threshold", repr(NAMES_SAME_ROLE_THRESHOLD))
                .replace("$large_company_rows", str(LARGE_COMPANY_ROWS)))
         judged = con.sql(sql).to_arrow_table()
     finally:

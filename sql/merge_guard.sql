@@ -207,10 +207,11 @@ FROM (
         -- Names alone merge from a probability that depends on the job titles and on how many
         -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
         -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
-        -- of 630 from 0.99; at 1M, without a shared title, one person 4,852 times of 5,257 at
+        -- of 630 from 0.99; at 1M, with the same title 382 of 397 from 0.9 to 0.95 and 275 of
+        -- 289 from 0.8 to 0.9; without a shared title, one person 4,852 times of 5,257 at
         -- companies of 1,000 contacts or more (two titles: 1,491 of 2,273), 24,392 of 25,224 below.
         CASE
-            WHEN same_role THEN 0.0
+            WHEN same_role THEN $names_same_role_threshold
             WHEN company_rows >= $large_company_rows THEN 2.0
             WHEN NOT same_role THEN $names_other_role_threshold
             ELSE $names_threshold
