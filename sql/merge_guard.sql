@@ -5,11 +5,12 @@
 -- Personal evidence is either
 --   an identifier: the same nominative e-mail (or a typo in its domain), the same LinkedIn
 --   profile, the same mobile number (any merging probability), or
---   names (only from the names threshold up): first AND last names that agree (exact,
---   typo-close, an initial, a nickname prefix, a compound part, a nickname, or swapped columns)
---   where the rows do not name two different companies and the name is not known to be two
---   people at that company; or a surname without first name that only one person carries at
---   that company;
+--   names: first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
+--   a compound part, a nickname, or swapped columns) where the rows do not name two different
+--   companies, the name is not known to be two people at that company and no two mobiles say
+--   so; or a surname without first name that only one person carries at that company. Names
+--   count from a probability set by the job titles (same, unknown, different) and never, without
+--   a shared title, in a company so large that namesakes abound (see names_threshold below);
 -- and a pair never merges when the first names clearly disagree without a shared e-mail or
 -- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
 -- different nominative addresses on the same domain (one company gives one person one address).
