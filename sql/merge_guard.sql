@@ -159,6 +159,9 @@ judged AS (
             fl = fr
             OR same_canon
             OR ((length(fl) = 1 OR length(fr) = 1) AND left(fl, 1) = left(fr, 1))
+            -- the initials of a compound first name: "mc" for Marie-Christine, "hj" for Hans-Jürgen
+            OR (length(fl) = 2 AND length(fr) >= 4 AND left(fl, 1) = left(fr, 1) AND contains(substr(fr, 3), right(fl, 1)))
+            OR (length(fr) = 2 AND length(fl) >= 4 AND left(fr, 1) = left(fl, 1) AND contains(substr(fl, 3), right(fr, 1)))
             OR (length(fl) >= 3 AND length(fr) >= 3 AND (starts_with(fl, fr) OR starts_with(fr, fl)))
             OR jaro_winkler_similarity(fl, fr) >= 0.88,
             FALSE

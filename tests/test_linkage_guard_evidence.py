@@ -162,3 +162,14 @@ def test_without_a_shared_title_names_are_no_evidence_in_a_very_large_company(mo
     judged = _judge(rows, [(1, 2, 0.999), (3, 4, 0.999)])
     assert not judged[(1, 2)]["evidence"]  # one of eight contacts there: could be two Marie Martins
     assert judged[(3, 4)]["evidence"]  # the same role
+
+
+def test_initials_of_a_compound_first_name_agree():
+    rows = [
+        _person(1, "mariechristine", "lesage", "martin finance", phone_mobile="+33760711302"),
+        _person(2, "mc", "lesage", "martin finance", phone_mobile="+33760711302"),
+        _person(3, "mx", "lesage", "martin finance", phone_mobile="+33760711302"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (1, 3, 0.99)])
+    assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
+    assert judged[(1, 3)]["conflict"]
