@@ -211,9 +211,9 @@ FROM (
         -- Names alone merge from a probability that depends on the job titles and on how many
         -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
         -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
-        -- of 630 from 0.99; at 1M, with the same title 382 of 397 from 0.9 to 0.95 and 275 of
-        -- 289 from 0.8 to 0.9; without a shared title, one person 4,852 times of 5,257 at
-        -- companies of 1,000 contacts or more (two titles: 1,491 of 2,273), 24,392 of 25,224 below.
+        -- of 630 from 0.99. At 1M, without a shared title, the share of two people rises with
+        -- the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and 45 %).
+        -- Thresholds in pipelines/clustering.py, chosen on the 1M run's judged pairs.
         CASE
             WHEN same_role THEN $names_same_role_threshold
             WHEN company_rows >= $large_company_rows THEN 2.0
