@@ -99,7 +99,9 @@ pairs AS (
         -- one person has one LinkedIn profile
         coalesce(l.linkedin_slug <> r.linkedin_slug, FALSE) AS linkedin_conflict,
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
-        coalesce(l.phone_mobile <> r.phone_mobile, FALSE) AS other_mobile,
+        -- (not a number Excel rounded: "+33689100000" is "6.891E+08" read back)
+        coalesce(l.phone_mobile <> r.phone_mobile
+                 AND NOT ends_with(l.phone_mobile, '0000') AND NOT ends_with(r.phone_mobile, '0000'), FALSE) AS other_mobile,
         l.company_key AS cl, r.company_key AS cr,
         CASE
             WHEN l.job_title_key IS NULL OR r.job_title_key IS NULL THEN NULL
@@ -136,7 +138,16 @@ companies AS (
             OR (least(length(cl), length(cr)) >= 15 AND damerau_levenshtein(cl, cr) <= 2)
             OR (least(length(cl), length(cr)) >= 4
                 AND (starts_with(cl, cr || ' ') OR starts_with(cr, cl || ' ')
-                     OR ends_with(cl, ' ' || cr) OR ends_with(cr, ' ' || cl))),
+                     OR ends_with(cl, ' ' || cr) OR ends_with(cr, ' ' || cl)))
+            -- the last word cut short: "amtis sol" / "amtis solutions", "thomas assoc" / "thomas
+            -- associes" (three letters or more left, three or more cut)
+            OR (contains(cl, ' ') AND contains(cr, ' ')
+                AND regexp_replace(cl, ' [^ ]+$', '') = regexp_replace(cr, ' [^ ]+$', '')
+                AND length(regexp_extract(cl, '[^ ]+$')) >= 3 AND length(regexp_extract(cr, '[^ ]+$')) >= 3
+                AND ((starts_with(regexp_extract(cr, '[^ ]+$'), regexp_extract(cl, '[^ ]+$'))
+                      AND length(regexp_extract(cr, '[^ ]+$')) >= length(regexp_extract(cl, '[^ ]+$')) + 3)
+                     OR (starts_with(regexp_extract(cl, '[^ ]+$'), regexp_extract(cr, '[^ ]+$'))
+                      AND length(regexp_extract(cl, '[^ ]+$')) >= length(regexp_extract(cr, '[^ ]+$')) + 3))),
             FALSE
         ) AS similar_company
     FROM pairs

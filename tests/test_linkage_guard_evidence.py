@@ -30,8 +30,9 @@ def test_one_company_typed_two_ways_is_one_company():
         _person(1, "hana", "kaya", "lexium group"), _person(2, "hana", "kaya", "lexium roup"),  # typo
         _person(3, "monika", "rudolph", "verpharm"), _person(4, "monika", "rudolph", "verpharm hog"),  # legal form
         _person(5, "dominique", "royer", "groupe lemarechal"), _person(6, "dominique", "royer", "groupelemarechal"),
+        _person(7, "julien", "chevallier", "amtis sol"), _person(8, "julien", "chevallier", "amtis solutions"),
     ]
-    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99), (5, 6, 0.99)])
+    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99), (5, 6, 0.99), (7, 8, 0.99)])
     assert all(j["evidence"] and not j["conflict"] for j in judged.values())
 
 
@@ -40,9 +41,10 @@ def test_companies_sharing_a_generic_prefix_are_two_companies():
     rows = [
         _person(1, "clemence", "guillot", "compagnie adam"), _person(2, "clemence", "guillot", "compagnie thomas"),
         _person(3, "guillaume", "marie", "groupe claes"), _person(4, "guillaume", "marie", "groupe maes"),
+        _person(5, "hans", "weber", "muller bau"), _person(6, "hans", "weber", "muller bauer"),  # not cut short
     ]
-    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99)])
-    assert not judged[(1, 2)]["evidence"] and not judged[(3, 4)]["evidence"]
+    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99), (5, 6, 0.99)])
+    assert not any(j["evidence"] for j in judged.values())
 
 
 def test_a_name_known_to_be_two_people_at_a_company_is_no_evidence():
