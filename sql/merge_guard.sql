@@ -174,6 +174,11 @@ judged AS (
             OR (length(fl) = 2 AND length(fr) >= 4 AND left(fl, 1) = left(fr, 1) AND contains(substr(fr, 3), right(fl, 1)))
             OR (length(fr) = 2 AND length(fl) >= 4 AND left(fr, 1) = left(fl, 1) AND contains(substr(fl, 3), right(fr, 1)))
             OR (length(fl) >= 3 AND length(fr) >= 3 AND (starts_with(fl, fr) OR starts_with(fr, fl)))
+            -- a title glued to the first name: "drdidier", "prgabriele"
+            OR (length(fl) >= 5 AND regexp_matches(fl, '^(dr|pr)') AND substr(fl, 3) = fr)
+            OR (length(fr) >= 5 AND regexp_matches(fr, '^(dr|pr)') AND substr(fr, 3) = fl)
+            -- one keystroke apart ("rsbecca", "pieere") in a name of five letters or more
+            OR (least(length(fl), length(fr)) >= 5 AND damerau_levenshtein(fl, fr) <= 1)
             OR jaro_winkler_similarity(fl, fr) >= 0.88,
             FALSE
         ) AS first_agree,

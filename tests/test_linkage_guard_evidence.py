@@ -175,3 +175,16 @@ def test_initials_of_a_compound_first_name_agree():
     judged = _judge(rows, [(1, 2, 0.99), (1, 3, 0.99)])
     assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
     assert judged[(1, 3)]["conflict"]
+
+
+def test_a_glued_title_or_one_keystroke_is_no_other_first_name():
+    rows = [
+        _person(1, "didier", "bernard", "nck securite", email_nominative="didier.bernard@nck.fr"),
+        _person(2, "drdidier", "bernard", "nck securite", email_nominative="didier.bernard@nck.fr"),
+        _person(3, "rsbecca", "richards", "orpharm"), _person(4, "rebecca", "richards", "orpharm"),
+        _person(5, "jean", "hebert", "nexomed"), _person(6, "joan", "hebert", "nexomed"),  # short names: two people
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (3, 4, 0.99), (5, 6, 0.99)])
+    assert not judged[(1, 2)]["conflict"] and not judged[(3, 4)]["conflict"]
+    assert judged[(3, 4)]["evidence"]
+    assert judged[(5, 6)]["conflict"]
