@@ -53,7 +53,7 @@ class _UnionFind:
 # probability) with the same job title, from NAMES_OTHER_ROLE_THRESHOLD with two different titles
 # (namesakes at one company hold different roles). An identifier is evidence at any probability
 # the linkage merges at. Measured on the 1M benchmark file (judged pairs of one run, the guard and
-# clustering replayed): LARGE_COMPANY_ROWS 3,000 gives P 0.9955 / R 0.9351 (1,000: P 0.9970 /
+# clustering replayed): LARGE_COMPANY_ROWS 3,000 gave P 0.9955 / R 0.9351 (1,000: P 0.9970 /
 # R 0.9199, none: P 0.9940 / R 0.9382, both with the same-title threshold at 0.9; 0.8 rather
 # than 0.9 there: R +0.0020, P -0.0001).
 NAMES_MATCH_THRESHOLD = 0.95
