@@ -121,6 +121,41 @@ def blocking_analysis(enriched: Path, truth: Path) -> list[dict]:
     return rows
 
 
+def error_patterns(pred: pd.DataFrame, truth_path: Path, enriched: Path) -> list[str]:
+    """Where the wrong pairs come from: false merges by kind of namesake, missed merges by
+    whether a row never reached linkage (quarantined) and by the variations the generator applied."""
+    from bench.scoring import error_pairs
+
+    truth = pd.read_parquet(truth_path, columns=["row_number", "entity_id", "true_first_name", "true_last_name",
+                                                 "true_company", "name_variation"])
+    linked = set(pq.read_table(enriched, columns=["row_number"]).column("row_number").to_pylist())
+    false, missed = error_pairs(pred, truth[["row_number", "entity_id"]])
+    t = truth.set_index("row_number")
+
+    def side(pairs: pd.DataFrame, end: str) -> pd.DataFrame:
+        return t.loc[pairs[end].to_numpy()].reset_index(drop=True)
+
+    lines = []
+    if len(false):
+        a, b = side(false, "row_l"), side(false, "row_r")
+        same_name = (a.true_first_name == b.true_first_name) & (a.true_last_name == b.true_last_name)
+        same_company = a.true_company == b.true_company
+        kinds = pd.Series(["namesakes at one company" if n and c else "namesakes at two companies" if n
+                           else "two names" for n, c in zip(same_name, same_company)]).value_counts()
+        lines.append("False merges (pairs): " + ", ".join(f"{k} {v:,}" for k, v in kinds.items()) + ".")
+    if len(missed):
+        both_linked = missed.row_l.isin(linked).to_numpy() & missed.row_r.isin(linked).to_numpy()
+        reached = missed[both_linked]
+        a, b = side(reached, "row_l"), side(reached, "row_r")
+        tags = pd.Series([tag for x, y in zip(a.name_variation, b.name_variation)
+                          for tag in sorted((set(x.split("+")) | set(y.split("+"))) - {"none"})] or [""])
+        top = tags[tags != ""].value_counts().head(6)
+        lines.append(f"Missed merges (pairs): {int((~both_linked).sum()):,} have a row quarantined before linkage; "
+                     f"of the other {len(reached):,}, the generator had applied "
+                     + ", ".join(f"{k} {v:,}" for k, v in top.items()) + " (a pair can have several).")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--sizes", default="100000,1000000")
@@ -146,6 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["", f"### {rows:,} rows", "",
                   "| method | linkage s | rows/s | peak MiB | pairwise P | pairwise R | F1 | exact clusters (dup.) |",
                   "|---|--:|--:|--:|--:|--:|--:|--:|"]
+        patterns: list[str] = []
         for method in ("refinery", "plain_splink", "exact_email_dedupe"):
             out = work / f"clusters_{method}_{rows}.parquet"
             res = _child(method, csv, enriched, out)
@@ -162,6 +198,18 @@ def main(argv: list[str] | None = None) -> int:
                 f"{s.precision:.4f} | {s.recall:.4f} | {s.f1:.4f} | {s.exact_cluster_rate_duplicated:.4f} |"
             )
             print(f"[{rows}] {method}: {json.dumps(res)[:300]} P={s.precision:.4f} R={s.recall:.4f}", flush=True)
+            if method == "refinery":
+                patterns = error_patterns(pred, truth_path, enriched)
+                training = res.get("training", {})
+                if "rejected" in training:
+                    patterns.insert(0, f"Training rejected, shipped model used: {training['rejected']}.")
+        linked_rows = set(pq.read_table(enriched, columns=["row_number"]).column("row_number").to_pylist())
+        reach = truth[truth.row_number.isin(linked_rows)].groupby("entity_id").size()
+        sizes = truth.groupby("entity_id").size()
+        ceiling = int((reach * (reach - 1) // 2).sum()) / int((sizes * (sizes - 1) // 2).sum())
+        lines += ["", f"Recall any linkage can reach here: {ceiling:.4f} (true pairs whose two rows both pass "
+                  "validation; the others are quarantined before linkage)."]
+        lines += [""] + [f"*refinery*: {p}" for p in patterns]
         lines += ["", "Blocking rules (pairs each generates, true pairs among them; all rules together, recall of "
                   "true pairs):", "", "| rule | pairs | true pairs | share true | recall |", "|---|--:|--:|--:|--:|"]
         for b in blocking_analysis(enriched, truth_path):

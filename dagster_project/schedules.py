@@ -3,9 +3,8 @@ dynamic partitions, and what to run depends on the instance's history, not on th
 
 - 01:15 `nightly_catch_up`: a run of `process_upload` for every upload whose runs failed or never
   started (the daemon was down, a run was lost with its worker...), oldest first, bounded.
-- 03:30 `nightly_maintenance`: per-controller work. Refreshing each controller's master data and
-  linkage model is a hook today (`CONTROLLER_HOOKS`): the master and model assets come with the
-  linkage issue and register themselves there; the processing register and the deletion sweep
+- 03:30 `nightly_maintenance`: per-controller work through `CONTROLLER_HOOKS`: each controller's
+  linkage model is retrained on its master records and saved when it passes the checks; the processing register and the deletion sweep
   come with the GDPR issue and join this job as ops of their own.
 
 The times avoid 02:00-03:00, which Paris skips in March and repeats in October.
@@ -155,9 +154,23 @@ ControllerHook = Callable[[ObjectStore, str], str]
 
 
 def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
-    """Placeholder until the linkage issue: it adds each controller's master records and linkage
-    model (under controllers/<controller>/) and replaces this hook with their refresh."""
-    return "master data and linkage model: not built yet (linkage issue)"
+    """Retrain the controller's linkage model on all its master records and save it when it passes
+    the training checks (pipelines/linkage_training.py); the master records themselves are kept
+    up to date by every upload."""
+    from pipelines.linkage_training import retrain_on_records
+    from resources.master_store import load_master, master_version, publish_master
+
+    version = master_version(store, controller)
+    master = load_master(store, controller)
+    if not master.size:
+        return "linkage model: no master data yet"
+    result = retrain_on_records(master.records)
+    if result.model is None:
+        return f"linkage model: {result.outcome}"
+    # Refused (MasterChangedError) if an upload published meanwhile: tomorrow's run retrains.
+    publish_master(store, controller, records=None, golden=None, next_person=master.next_person,
+                   model=result.model, read_version=version, last_upload=master.state.get("last_upload", ""))
+    return "linkage model: retrained"
 
 
 CONTROLLER_HOOKS: list[ControllerHook] = [refresh_master_and_model]

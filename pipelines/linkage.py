@@ -28,11 +28,16 @@ log = logging.getLogger(__name__)
 
 # Below this many rows EM has too few pairs to estimate anything: use the shipped model.
 MIN_ROWS_TO_TRAIN = 20_000
-# Pairs at or above this probability are merged; lower ones never are.
-MATCH_THRESHOLD = 0.95
+# Pairs at or above this probability may merge, lower ones never do. Below
+# clustering.NAMES_MATCH_THRESHOLD (0.95) only with an identifier (e-mail, profile, mobile):
+# measured at 100k, such pairs between 0.8 and 0.95 were all one person (19 of 19).
+MATCH_THRESHOLD = 0.8
 # Pairs scored below this are not even kept (they cannot merge and would only cost memory).
 PREDICT_THRESHOLD = 0.5
 
+
+# Random record pairs drawn to estimate u (how often two different people agree by chance).
+U_SAMPLE_PAIRS = 2e6
 
 # Scored pairs from this probability up that do not merge are written to the review file.
 REVIEW_THRESHOLD = 0.8
@@ -94,24 +99,62 @@ def train_model(linker: Any) -> dict[str, Any]:
     training.estimate_probability_two_random_records_match(
         linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
     )
-    training.estimate_u_using_random_sampling(max_pairs=2e6, seed=42)
+    training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=42)
     cap = linkage_model.settings_dict()["max_iterations"]
     sessions = []
     for rule in linkage_model.EM_BLOCKING_RULES:
         session = training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
         iterations = len(getattr(session, "_core_model_settings_history", [])) - 1
         sessions.append({"blocked_on": rule, "iterations": iterations, "converged": 0 <= iterations < cap})
+    # Levels training never observed. Splink stores no value for them (null in the saved model,
+    # read as "no evidence" and scored with defaults on reuse). u: random sampling draws about
+    # U_SAMPLE_PAIRS pairs; an agreement only the same person makes (one LinkedIn profile: 50k
+    # pairs among 5e11 at 1M rows) is never drawn in a large file, and zero agreements in N pairs
+    # put u below 3/N (rule of three, 95 %): strong but finite evidence. m: a level no true pair
+    # showed carries no evidence either way, so m = u (weight 0) rather than Splink's 1e-6 (a veto).
+    from splink.internals.constants import LEVEL_NOT_OBSERVED_TEXT
+
+    unobserved = []
+    # Splink 5 has no public setter for one level's m or u: its settings object is the model.
+    for comparison in linker._settings_obj.comparisons:
+        for level in comparison._comparison_levels_excluding_null:
+            name = f"{comparison.output_column_name}: {level.label_for_charts}"
+            if level._u_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.u_probability = 3.0 / U_SAMPLE_PAIRS
+                unobserved.append(f"{name} (u)")
+            if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
+                level.m_probability = level.u_probability
+                unobserved.append(f"{name} (m)")
     model = linker.misc.save_model_to_json()
     problems = [f"EM blocked on {s['blocked_on']} hit the cap of {cap} iterations" for s in sessions if not s["converged"]]
     problems += model_problems(model)
     if problems:
         raise TrainingError("; ".join(problems))
-    return {"sessions": sessions}
+    return {"sessions": sessions, "unobserved_levels": unobserved}
+
+
+def estimate_prior(linker: Any) -> float | None:
+    """Re-estimate, for this file, the prior probability that two random records match, keeping
+    the model's m and u. The prior falls as a file grows (duplicate pairs grow with the rows, all
+    pairs with their square: 1e-5 at 60k rows, 6e-7 at 1M), so a model reused on another file
+    must not keep the prior of the file it was trained on. Returns the new prior, or None (the
+    model's is kept) when the file has too few sure matches to count."""
+    settings = linker._settings_obj
+    kept = settings._probability_two_random_records_match
+    linker.training.estimate_probability_two_random_records_match(
+        linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
+    )
+    prior = settings._probability_two_random_records_match
+    if not prior or not 0 < prior < 0.5:
+        settings._probability_two_random_records_match = kept
+        return None
+    return prior
 
 
 def model_problems(model: dict[str, Any]) -> list[str]:
-    """Sanity of a trained model: for every comparison the best level must be evidence for a
-    match (m > u) and the 'else' level evidence against (m < u); the prior must be a probability."""
+    """Sanity of a trained model: every level has its m and u, for every comparison the best level
+    must be evidence for a match (m > u) and the 'else' level evidence against (m < u); the prior
+    must be a probability."""
     problems = []
     prior = model.get("probability_two_random_records_match")
     if prior is None or not 0 < prior < 0.5:
@@ -119,6 +162,11 @@ def model_problems(model: dict[str, Any]) -> list[str]:
     for comp in model["comparisons"]:
         levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
         top, last = levels[0], levels[-1]
+        for lvl in levels:
+            for param in ("m_probability", "u_probability"):
+                if not isinstance(lvl.get(param), (int, float)):
+                    problems.append(f"{comp['output_column_name']}: {param} of level "
+                                    f"'{lvl.get('label_for_charts')}' not estimated")
         if (top.get("m_probability") or 0) <= (top.get("u_probability") or 1):
             problems.append(f"{comp['output_column_name']}: agreement is not evidence of a match")
         if last.get("sql_condition") == "ELSE" and (last.get("m_probability") or 1) >= (last.get("u_probability") or 0):
@@ -188,6 +236,8 @@ def link_upload(
                 linker = Linker(sdf, {**settings, **{k: v for k, v in (master.model or default_model()).items()
                                                      if k in ("comparisons", "probability_two_random_records_match")}},
                                 log_level=None)
+        if not do_train:
+            training_report["prior_for_this_file"] = estimate_prior(linker)
         model = linker.misc.save_model_to_json()
         predictions = linker.inference.predict(threshold_match_probability=min(PREDICT_THRESHOLD, REVIEW_THRESHOLD))
         con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")

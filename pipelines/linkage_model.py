@@ -55,10 +55,20 @@ def _jw(col: str, threshold: float) -> dict[str, Any]:
     }
 
 
+def _close_or_initial(a: str, b: str) -> str:
+    """SQL: two name values agree up to a typo, or one is the other's initial."""
+    return (f"(jaro_winkler_similarity({a}, {b}) >= 0.9 "
+            f"OR ((length({a}) = 1 OR length({b}) = 1) AND left({a}, 1) = left({b}, 1)))")
+
+
 def _swapped(col: str, other: str) -> dict[str, Any]:
+    # "Schröder F." against "Fabian Schroeder": swapped, and the first name may be cut to its
+    # initial on one side (not both: two initials are no name).
+    cl, cr, ol, orr = f'"{col}_l"', f'"{col}_r"', f'"{other}_l"', f'"{other}_r"'
     return {
-        "sql_condition": f'jaro_winkler_similarity("{col}_l", "{other}_r") >= 0.9 '
-        f'AND jaro_winkler_similarity("{other}_l", "{col}_r") >= 0.9',
+        "sql_condition": f"{_close_or_initial(cl, orr)} AND {_close_or_initial(ol, cr)} "
+        f"AND ((jaro_winkler_similarity({cl}, {orr}) >= 0.9 AND least(length({cl}), length({orr})) >= 2) "
+        f"OR (jaro_winkler_similarity({ol}, {cr}) >= 0.9 AND least(length({ol}), length({cr})) >= 2))",
         "label_for_charts": "swapped with the other name column",
     }
 
@@ -107,11 +117,13 @@ COMPARISONS: list[dict[str, Any]] = [
         "comparison_levels": [
             _null("email_nominative"),
             _exact("email_nominative"),
-            # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be"). A typo
-            # in the local part is not evidence: "a.lamy@" and "a.gay@" are two colleagues.
+            # The same local part with a typo in the domain ("ysisece.be" for "ysisence.be",
+            # "otlook.de" for "outlook.de"). A typo in the local part is not evidence: "a.lamy@"
+            # and "a.gay@" are two colleagues.
             {
-                "sql_condition": 'split_part("email_pro_l", \'@\', 1) = split_part("email_pro_r", \'@\', 1) '
-                'AND damerau_levenshtein(split_part("email_pro_l", \'@\', 2), split_part("email_pro_r", \'@\', 2)) <= 2',
+                "sql_condition": 'split_part("email_nominative_l", \'@\', 1) = split_part("email_nominative_r", \'@\', 1) '
+                'AND damerau_levenshtein(split_part("email_nominative_l", \'@\', 2), '
+                'split_part("email_nominative_r", \'@\', 2)) <= 2',
                 "label_for_charts": "same local part, domain typo",
             },
             _ELSE,
@@ -120,21 +132,35 @@ COMPARISONS: list[dict[str, Any]] = [
     {
         # Term frequencies: a switchboard number shared by colleagues weighs little.
         "output_column_name": "phone",
-        "comparison_levels": [_null("phone_e164"), _exact("phone_e164", tf=True), _ELSE],
+        "comparison_levels": [
+            _null("phone_e164"),
+            _exact("phone_e164", tf=True),
+            # The same national number read with the wrong country code ("+33 553..." for "+41 553...").
+            {
+                "sql_condition": 'right("phone_e164_l", 9) = right("phone_e164_r", 9)',
+                "label_for_charts": "same number, other country code",
+            },
+            _ELSE,
+        ],
     },
     {
         # Company name and company domain are one piece of evidence, so they are one comparison.
         "output_column_name": "company",
         "comparison_levels": [
+            # Without both names, two different domains say little (a website domain against a
+            # group's mail domain): only an agreeing domain counts.
             {
                 "sql_condition": '("company_key_l" IS NULL OR "company_key_r" IS NULL) '
-                'AND ("company_domain_l" IS NULL OR "company_domain_r" IS NULL)',
+                'AND NOT coalesce("company_domain_l" = "company_domain_r", FALSE)',
                 "label_for_charts": "null",
                 "is_null_level": True,
             },
+            # Term frequencies: two people at a company of 2,000 contacts share it by chance far
+            # more often than at a company of 5.
+            {**_exact("company_key", tf=True), "label_for_charts": "same company"},
             {
-                "sql_condition": '"company_key_l" = "company_key_r" OR "company_domain_l" = "company_domain_r"',
-                "label_for_charts": "same company",
+                "sql_condition": '"company_domain_l" = "company_domain_r"',
+                "label_for_charts": "same company domain",
             },
             _jw("company_key", 0.9),
             _ELSE,
@@ -156,6 +182,9 @@ BLOCKING_RULES_PREDICT: list[str] = [
     'l."phone_e164" = r."phone_e164" AND left(l."last_name_key", 2) = left(r."last_name_key", 2)',
     'l."first_name_key" = r."last_name_key" AND l."last_name_key" = r."first_name_key"',
     'l."last_name_key" = r."first_name_key" AND l."company_key" = r."company_key"',
+    # The same the other way round: pairs are generated with l before r, so a rule that is not
+    # symmetric finds only half of the swapped rows.
+    'l."first_name_key" = r."last_name_key" AND l."company_key" = r."company_key"',
     'l."first_name_canon" = r."first_name_canon" AND l."last_name_key" = r."last_name_key"',
     'l."phone_mobile" = r."phone_mobile"',
     'l."email_local" = r."email_local" AND l."company_key" = r."company_key"',

@@ -20,7 +20,10 @@ SELECT
     CASE WHEN phone_type = 'mobile' THEN phone_e164 END AS phone_mobile,
     company_key,
     company_domain,
-    linkedin_slug
+    linkedin_slug,
+    -- The job title as typed, case and accents aside: two namesakes at one company rarely hold
+    -- the same role, and one person's copies mostly carry the same title.
+    nullif(lower(strip_accents(trim(job_title))), '') AS job_title_key
 FROM enriched AS e
 LEFT JOIN nicknames AS n ON n.nick = e.first_name_key
 ORDER BY e.uid

@@ -1,16 +1,79 @@
 -- Judges pairs of contacts (table pairs_to_judge): is there personal evidence that they are one
 -- person, and is there a hard conflict that says they are two? Splink's probability is
--- necessary, not sufficient: colleagues
--- share a company, a switchboard number and often a surname, and those correlated signals can
--- outvote a plain disagreement on first names. A pair merges only with personal evidence:
---   the same nominative e-mail (or a typo in its domain), the same LinkedIn profile, the same mobile
---   number, or first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
---   a compound part, a nickname, or swapped columns);
---   (names only when the rows do not name two different companies);
--- and never when the first names clearly disagree without a shared e-mail or profile (a nickname,
--- a typo, a title left in the first name), nor when both rows carry different nominative
--- addresses on the same domain (one company gives one person one address).
-WITH pairs AS (
+-- necessary, not sufficient: colleagues share a company, a switchboard number and often a
+-- surname, and those correlated signals can outvote a plain disagreement on first names.
+-- Personal evidence is either
+--   an identifier: the same nominative e-mail (or a typo in its domain), the same LinkedIn
+--   profile, the same mobile number (any merging probability), or
+--   names: first AND last names that agree (exact, typo-close, an initial, a nickname prefix,
+--   a compound part, a nickname, or swapped columns) where the rows do not name two different
+--   companies, the name is not known to be two people at that company and no two mobiles say
+--   so; or a surname without first name that only one person carries at that company. Names
+--   count from a probability set by the job titles (same, unknown, different) and never, without
+--   a shared title, in a company so large that namesakes abound (see names_threshold below);
+-- and a pair never merges when the first names clearly disagree without a shared e-mail or
+-- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
+-- different nominative addresses on the same domain (one company gives one person one address).
+WITH company_mail_domains AS (
+    -- The domain a company mails from: three people or more there. (A personal address with a
+    -- typo in its domain, "free.ff", can be taken for a professional one.)
+    SELECT company_key, split_part(email_pro, '@', 2) AS domain
+    FROM contacts
+    WHERE email_pro IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT email_local) >= 3
+),
+company_addresses AS (
+    SELECT c.first_name_canon, c.last_name_key, c.company_key, c.email_local, d.domain
+    FROM contacts AS c
+    JOIN company_mail_domains AS d ON d.company_key = c.company_key AND d.domain = split_part(c.email_pro, '@', 2)
+    WHERE c.first_name_canon IS NOT NULL AND c.last_name_key IS NOT NULL
+),
+numbered_for_another AS (
+    -- a.nowak2@ given to Andrzej Nowak because Anna Nowak has a.nowak@: numbered for another
+    -- first name, which says nothing about a second Andrzej.
+    SELECT DISTINCT n.first_name_canon, n.last_name_key, n.company_key
+    FROM company_addresses AS n
+    JOIN company_addresses AS o
+        ON o.company_key = n.company_key AND o.domain = n.domain
+        AND o.email_local = regexp_replace(n.email_local, '[2-9]$', '')
+    WHERE regexp_matches(n.email_local, '[a-z][2-9]$')
+    GROUP BY ALL
+    HAVING NOT bool_or(o.first_name_canon = n.first_name_canon)
+),
+namesakes AS (
+    -- Names within one company known to be two people or more: two addresses on the company's
+    -- mail domain (jean.martin@ and jmartin@), an address numbered for a homonym (jean.martin2@,
+    -- unless the address without the number belongs to another first name), or two LinkedIn
+    -- profiles. There a shared name says nothing about which of them a row is.
+    SELECT first_name_canon, last_name_key, company_key
+    FROM company_addresses
+    GROUP BY ALL
+    HAVING count(DISTINCT email_local) > 1
+        OR bool_or(regexp_matches(email_local, '[a-z][2-9]$'))
+    EXCEPT
+    SELECT first_name_canon, last_name_key, company_key
+    FROM numbered_for_another
+    UNION
+    SELECT first_name_canon, last_name_key, company_key
+    FROM contacts
+    WHERE first_name_canon IS NOT NULL AND last_name_key IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT linkedin_slug) > 1
+),
+company_sizes AS (
+    SELECT company_key, count(*) AS company_rows FROM contacts WHERE company_key IS NOT NULL GROUP BY ALL
+),
+sole_surnames AS (
+    -- Surnames that one first name at most goes with at a company (initials aside): there a row
+    -- without first name can only be that person.
+    SELECT last_name_key, company_key
+    FROM contacts
+    WHERE last_name_key IS NOT NULL AND company_key IS NOT NULL
+    GROUP BY ALL
+    HAVING count(DISTINCT first_name_canon) FILTER (WHERE length(first_name_canon) >= 2) <= 1
+),
+pairs AS (
     SELECT
         p.uid_l,
         p.uid_r,
@@ -19,6 +82,8 @@ WITH pairs AS (
         coalesce(l.first_name_canon = r.first_name_canon, FALSE) AS same_canon,
         l.last_name_key AS ll, r.last_name_key AS lr,
         coalesce(l.last_name_compound OR r.last_name_compound, FALSE) AS compound,
+        -- the same address, or its local part with a typo in the domain ("ysisece.be",
+        -- "otlook.de"); short local parts ("jan@") are not personal enough for that
         coalesce(
             l.email_nominative = r.email_nominative
             OR (split_part(l.email_pro, '@', 1) = split_part(r.email_pro, '@', 1)
@@ -31,27 +96,89 @@ WITH pairs AS (
             FALSE
         ) AS email_conflict,
         coalesce(l.linkedin_slug = r.linkedin_slug, FALSE) AS same_linkedin,
+        -- one person has one LinkedIn profile
+        coalesce(l.linkedin_slug <> r.linkedin_slug, FALSE) AS linkedin_conflict,
         coalesce(l.phone_mobile = r.phone_mobile, FALSE) AS same_mobile,
-        -- both rows name a company and they are not the same one (by name or by domain)
-        coalesce(
-            l.company_key <> r.company_key
-            AND coalesce(l.company_domain <> r.company_domain, TRUE),
-            FALSE
-        ) AS other_company,
-        coalesce(l.company_key = r.company_key OR l.company_domain = r.company_domain, FALSE) AS same_company
+        -- (not a number Excel rounded: "+33689100000" is "6.891E+08" read back)
+        coalesce(l.phone_mobile <> r.phone_mobile
+                 AND NOT ends_with(l.phone_mobile, '0000') AND NOT ends_with(r.phone_mobile, '0000'), FALSE) AS other_mobile,
+        l.company_key AS cl, r.company_key AS cr,
+        CASE
+            WHEN l.job_title_key IS NULL OR r.job_title_key IS NULL THEN NULL
+            -- a typo, an abbreviation or a word added ("Directeur commercial France")
+            ELSE l.job_title_key = r.job_title_key OR jaro_winkler_similarity(l.job_title_key, r.job_title_key) >= 0.85
+        END AS same_role,
+        coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
+        nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
+        sl.company_key IS NOT NULL AND sr.company_key IS NOT NULL AS sole_surname,
+        greatest(coalesce(zl.company_rows, 0), coalesce(zr.company_rows, 0)) AS company_rows
     FROM pairs_to_judge AS p
     JOIN contacts AS l ON l.uid = p.uid_l
     JOIN contacts AS r ON r.uid = p.uid_r
+    LEFT JOIN namesakes AS nl
+        ON nl.first_name_canon = l.first_name_canon AND nl.last_name_key = l.last_name_key AND nl.company_key = l.company_key
+    LEFT JOIN namesakes AS nr
+        ON nr.first_name_canon = r.first_name_canon AND nr.last_name_key = r.last_name_key AND nr.company_key = r.company_key
+    LEFT JOIN sole_surnames AS sl ON sl.last_name_key = l.last_name_key AND sl.company_key = l.company_key
+    LEFT JOIN sole_surnames AS sr ON sr.last_name_key = r.last_name_key AND sr.company_key = r.company_key
+    LEFT JOIN company_sizes AS zl ON zl.company_key = l.company_key
+    LEFT JOIN company_sizes AS zr ON zr.company_key = r.company_key
+),
+companies AS (
+    SELECT
+        *,
+        -- One company typed two ways: a typo ("lexys" / "leyxs"), a legal form left in the name
+        -- ("verpharm hog", "gmbh schreinerei muller"), a space ("groupe lemarechal"). Not
+        -- Jaro-Winkler: it rewards a shared prefix, and "compagnie adam" / "compagnie thomas" or
+        -- "groupe claes" / "groupe maes" are two companies.
+        coalesce(
+            cl = cr
+            OR replace(cl, ' ', '') = replace(cr, ' ', '')
+            OR (least(length(cl), length(cr)) >= 6 AND damerau_levenshtein(cl, cr) <= 1)
+            OR (least(length(cl), length(cr)) >= 15 AND damerau_levenshtein(cl, cr) <= 2)
+            OR (least(length(cl), length(cr)) >= 4
+                AND (starts_with(cl, cr || ' ') OR starts_with(cr, cl || ' ')
+                     OR ends_with(cl, ' ' || cr) OR ends_with(cr, ' ' || cl)))
+            -- the last word cut short: "amtis sol" / "amtis solutions", "thomas assoc" / "thomas
+            -- associes" (three letters or more left, three or more cut)
+            OR (contains(cl, ' ') AND contains(cr, ' ')
+                AND regexp_replace(cl, ' [^ ]+$', '') = regexp_replace(cr, ' [^ ]+$', '')
+                AND length(regexp_extract(cl, '[^ ]+$')) >= 3 AND length(regexp_extract(cr, '[^ ]+$')) >= 3
+                AND ((starts_with(regexp_extract(cr, '[^ ]+$'), regexp_extract(cl, '[^ ]+$'))
+                      AND length(regexp_extract(cr, '[^ ]+$')) >= length(regexp_extract(cl, '[^ ]+$')) + 3)
+                     OR (starts_with(regexp_extract(cl, '[^ ]+$'), regexp_extract(cr, '[^ ]+$'))
+                      AND length(regexp_extract(cl, '[^ ]+$')) >= length(regexp_extract(cr, '[^ ]+$')) + 3))),
+            FALSE
+        ) AS similar_company
+    FROM pairs
 ),
 judged AS (
     SELECT
         *,
-        coalesce(jaro_winkler_similarity(fl, lr) >= 0.9 AND jaro_winkler_similarity(ll, fr) >= 0.9, FALSE) AS swapped,
+        same_domain OR similar_company AS same_company,
+        -- both rows name a company and they are not the same one (by name or by domain)
+        cl IS NOT NULL AND cr IS NOT NULL AND NOT (same_domain OR similar_company) AS other_company,
+        -- first and last names typed into each other's columns; one of them may be an initial
+        coalesce(
+            (jaro_winkler_similarity(fl, lr) >= 0.9 OR ((length(fl) = 1 OR length(lr) = 1) AND left(fl, 1) = left(lr, 1)))
+            AND (jaro_winkler_similarity(ll, fr) >= 0.9 OR ((length(ll) = 1 OR length(fr) = 1) AND left(ll, 1) = left(fr, 1)))
+            AND ((jaro_winkler_similarity(fl, lr) >= 0.9 AND least(length(fl), length(lr)) >= 2)
+                 OR (jaro_winkler_similarity(ll, fr) >= 0.9 AND least(length(ll), length(fr)) >= 2)),
+            FALSE
+        ) AS swapped,
         coalesce(
             fl = fr
             OR same_canon
             OR ((length(fl) = 1 OR length(fr) = 1) AND left(fl, 1) = left(fr, 1))
+            -- the initials of a compound first name: "mc" for Marie-Christine, "hj" for Hans-Jürgen
+            OR (length(fl) = 2 AND length(fr) >= 4 AND left(fl, 1) = left(fr, 1) AND contains(substr(fr, 3), right(fl, 1)))
+            OR (length(fr) = 2 AND length(fl) >= 4 AND left(fr, 1) = left(fl, 1) AND contains(substr(fl, 3), right(fr, 1)))
             OR (length(fl) >= 3 AND length(fr) >= 3 AND (starts_with(fl, fr) OR starts_with(fr, fl)))
+            -- a title glued to the first name: "drdidier", "prgabriele"
+            OR (length(fl) >= 5 AND regexp_matches(fl, '^(dr|pr)') AND substr(fl, 3) = fr)
+            OR (length(fr) >= 5 AND regexp_matches(fr, '^(dr|pr)') AND substr(fr, 3) = fl)
+            -- one keystroke apart ("rsbecca", "pieere") in a name of five letters or more
+            OR (least(length(fl), length(fr)) >= 5 AND damerau_levenshtein(fl, fr) <= 1)
             OR jaro_winkler_similarity(fl, fr) >= 0.88,
             FALSE
         ) AS first_agree,
@@ -61,7 +188,27 @@ judged AS (
             OR jaro_winkler_similarity(ll, lr) >= 0.9,
             FALSE
         ) AS last_agree
-    FROM pairs
+    FROM companies
+),
+evidence AS (
+    SELECT
+        *,
+        -- a shared address is no evidence between rows whose first and last names both differ
+        -- (a role mailbox the e-mail check did not know: "verwaltung@", "vendite@")
+        same_linkedin OR same_mobile
+            OR (same_email AND (first_agree OR last_agree OR swapped
+                                OR fl IS NULL OR fr IS NULL OR ll IS NULL OR lr IS NULL)) AS identifier,
+        -- two different mobiles: two people, as far as names alone can tell
+        NOT namesakes AND NOT other_mobile AND (
+            -- names alone are evidence only inside one company: namesakes abound across a large file
+            (first_agree AND last_agree AND NOT other_company)
+            -- swapped columns only where both rows name that company: "Thomas Martin" and
+            -- "Martin Thomas" are two common French names as well as one typing slip
+            OR (swapped AND same_company)
+            -- "Rolland" without first name at the company where the only Rolland is Bruno
+            OR ((fl IS NULL OR fr IS NULL) AND ll = lr AND same_company AND sole_surname)
+        ) AS names
+    FROM judged
 )
 SELECT
     uid_l,
@@ -69,13 +216,25 @@ SELECT
     match_probability,
     -- a hard conflict: these two rows are two people, whatever links them through others
     NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
-        OR (email_conflict AND NOT same_linkedin) AS conflict,
-    (
-        same_email OR same_linkedin OR same_mobile
-        -- names alone are evidence only inside one company: namesakes abound across a large file
-        OR (first_agree AND last_agree AND NOT other_company)
-        -- swapped columns only where both rows name that company: "Thomas Martin" and
-        -- "Martin Thomas" are two common French names as well as one typing slip
-        OR (swapped AND same_company)
-    ) AS evidence
-FROM judged
+        OR (email_conflict AND NOT same_linkedin)
+        OR linkedin_conflict AS conflict,
+    identifier OR (names AND match_probability >= names_threshold) AS evidence,
+    -- names that agree, without identifier, scored below the names threshold (for the review file)
+    names AND NOT identifier AND match_probability < names_threshold AS names_below_threshold
+FROM (
+    SELECT
+        *,
+        -- Names alone merge from a probability that depends on the job titles and on how many
+        -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
+        -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
+        -- of 630 from 0.99. At 1M, without a shared title, the share of two people rises with
+        -- the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and 45 %).
+        -- Thresholds in pipelines/clustering.py, chosen on the 1M run's judged pairs.
+        CASE
+            WHEN same_role THEN $names_same_role_threshold
+            WHEN company_rows >= $large_company_rows THEN 2.0
+            WHEN NOT same_role THEN $names_other_role_threshold
+            ELSE $names_threshold
+        END AS names_threshold
+    FROM evidence
+)

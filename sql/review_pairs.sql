@@ -9,6 +9,7 @@ SELECT
     round(j.match_probability, 6) AS match_probability,
     CASE
         WHEN j.conflict THEN 'conflict: names or addresses say two people'
+        WHEN j.names_below_threshold THEN 'names agree, but too uncertain for a merge on names alone'
         WHEN NOT j.evidence THEN 'no personal evidence: only a shared company, phone or namesake'
         WHEN j.match_probability < $threshold THEN 'below the merge threshold'
         ELSE 'not merged to avoid chaining two people'

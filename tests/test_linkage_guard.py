@@ -13,7 +13,7 @@ from pipelines.linkage import link_upload, nickname_table
 COLUMNS = [
     "uid", "first_name_key", "first_name_canon", "last_name_key", "last_name_compound",
     "email_nominative", "email_local", "email_pro", "phone_e164", "phone_mobile", "company_key",
-    "company_domain", "linkedin_slug",
+    "company_domain", "linkedin_slug", "job_title_key",
 ]
 
 
@@ -110,7 +110,7 @@ def test_link_handles_tiny_uploads():
         "row_number": pa.array([1], pa.int64()),
         **{c: pa.array([None], pa.string()) for c in [
             "first_name_key", "last_name_key", "last_name", "email", "email_qualification", "phone_e164",
-            "phone_type", "company_key", "company_domain", "linkedin_slug"]},
+            "phone_type", "company_key", "company_domain", "linkedin_slug", "job_title"]},
     })
     result = link_upload(enriched, upload_id="up-20261126t000000-00000001", received_at="2026-11-26T00:00:00Z")
     assert result.linked.num_rows == 1 and result.pairs_matched == 0
