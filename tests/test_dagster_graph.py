@@ -37,8 +37,9 @@ CANARIES = ["Zéphyrine", "Canarywood", "zephyrine.canarywood@canary-corp.fr", "
 def test_definitions_load_with_the_whole_graph():
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
-    assert keys == EXPECTED_ASSETS | {"retention_sweep", "processing_register"}
+    assert keys == EXPECTED_ASSETS | {"retention_sweep", "processing_register", "mailbox_signals", "mailbox_updates"}
     assert defs.resolve_job_def("process_upload") is not None
+    assert defs.resolve_job_def("mailbox_scan") is not None
     checks = {k.name for k in graph.asset_check_keys}
     assert {"raw_upload_expectations", "validated_rows_expectations", "standardised_expectations"} <= checks
 
