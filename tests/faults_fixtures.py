@@ -17,7 +17,7 @@ import pytest
 from dagster_project.cli import EXPORT_FILES
 from tests.conftest import run_cli
 
-ROWS = 5000
+ROWS = 3000
 _UPLOAD_ID = re.compile(rb"up-\d{8}t\d{6}-[0-9a-f]{8}")
 COMPARED = ("contacts.csv", "golden.csv", "duplicates.csv", "merge_audit.csv", "review.csv")
 

@@ -136,3 +136,17 @@ def test_a_persistent_error_fails_the_run_and_publishes_no_summary(
     published = _exports(bucket, moto_endpoint, "down")
     assert published and not any(k.endswith("/summary.json") for k in published)
     assert not out.exists() or not (out / "summary.json").exists()
+
+
+def test_republishing_over_a_complete_export_never_shows_a_mixed_set(proxy, bucket):
+    store = store_at(proxy.url, bucket, attempts=1)
+    prefix = "exports/acme/up-1/"
+    store.publish(prefix, {"contacts.csv": b"old", "golden.csv": b"old"}, marker=("summary.json", b"{}"))
+    proxy.inject("500", method="PUT", path=r"golden\.csv", times=None)
+    with pytest.raises(S3StoreError, match=r"golden\.csv"):
+        store.publish(prefix, {"contacts.csv": b"new", "golden.csv": b"new"}, marker=("summary.json", b"{}"))
+    assert store.get_bytes(prefix + "contacts.csv") == b"new"
+    assert not store.exists(prefix + "summary.json")  # so the client does not take old+new as complete
+    proxy.clear()
+    store.publish(prefix, {"contacts.csv": b"new", "golden.csv": b"new"}, marker=("summary.json", b"{}"))
+    assert store.exists(prefix + "summary.json") and store.get_bytes(prefix + "golden.csv") == b"new"
