@@ -22,24 +22,56 @@ _UPLOAD_ID = re.compile(rb"up-\d{8}t\d{6}-[0-9a-f]{8}")
 COMPARED = ("contacts.csv", "golden.csv", "duplicates.csv", "merge_audit.csv", "review.csv")
 
 
-@pytest.fixture(scope="session")
+# Fixtures imported into several modules are separate fixtures to pytest, each with its own
+# session cache: the clean run is made once here, whichever module asks first.
+_ONCE: dict[str, object] = {}
+
+
+@pytest.fixture()
 def fault_input(tmp_path_factory) -> Path:
     """A messy French export (cp1252, ';'): big enough that a run spends a few seconds in its stages."""
-    from bench.generator import generate, write_file
+    if "input" not in _ONCE:
+        from bench.generator import generate, write_file
 
-    messy, _ = generate(ROWS, seed=11, profile="fr")
-    path = tmp_path_factory.mktemp("faults") / "crm.csv"
-    write_file(messy, path, fmt="csv", encoding="cp1252", delimiter=";", header_lang="fr")
-    return path
+        messy, _ = generate(ROWS, seed=11, profile="fr")
+        path = tmp_path_factory.mktemp("faults") / "crm.csv"
+        write_file(messy, path, fmt="csv", encoding="cp1252", delimiter=";", header_lang="fr")
+        _ONCE["input"] = path
+    return _ONCE["input"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 def clean_export(fault_input, tmp_path_factory) -> dict[str, bytes]:
     """`refinery run` on the file with nothing going wrong: the reference export."""
-    base = tmp_path_factory.mktemp("clean")
-    result = run_cli("run", str(fault_input), "--controller", "clean", "--out", str(base / "out"), store=base / "store")
-    assert result.returncode == 0, result.stderr
-    return export_files(base / "out")
+    if "clean" not in _ONCE:
+        base = tmp_path_factory.mktemp("clean")
+        result = run_cli("run", str(fault_input), "--controller", "clean", "--out", str(base / "out"), store=base / "store")
+        assert result.returncode == 0, result.stderr
+        _ONCE["clean"] = export_files(base / "out")
+    return _ONCE["clean"]
+
+
+def rerun_upload(upload_id: str, home: Path) -> bool:
+    """Re-execute one upload's partition on the instance configured in `home` (as the UI's
+    re-execute, a run retry or the nightly catch-up do), with the resources of the environment."""
+    from dagster import DagsterInstance, materialize
+
+    from assets.checks import ALL_CHECKS
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from dagster_project.settings import Settings
+
+    with DagsterInstance.from_config(str(home)) as instance:
+        result = materialize(
+            [*CONTACT_ASSETS, *ALL_CHECKS], partition_key=upload_id, instance=instance,
+            resources=build_resources(Settings.from_env()), raise_on_error=False,
+        )
+    return result.success
+
+
+def published(store: Path, controller: str, upload_id: str) -> dict[str, bytes]:
+    """The export files of an upload in a local store (temporary files are not published)."""
+    folder = store / "exports" / controller / upload_id
+    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".tmp-")}
 
 
 def export_files(out: Path) -> dict[str, bytes]:

@@ -6,7 +6,6 @@ inputs atheris found (fuzz/regressions/), kept as regression tests."""
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import pandas as pd

@@ -8,11 +8,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-from tests.faults_fixtures import assert_same_export, clean_export, fault_input  # noqa: F401
+from tests.faults_fixtures import assert_same_export, clean_export, fault_input, published, rerun_upload  # noqa: F401
 from tests.s3_fixtures import REPO
-from tests.test_faults_postgres import _RERUN, _published
 
 KILL_AFTER = "standardised_contacts"  # its output is stored; the next stages are running
 
@@ -25,7 +23,7 @@ def _env(store, home=None):
     return env
 
 
-def test_a_run_killed_mid_stage_then_run_again_gives_the_clean_export(tmp_path, fault_input, clean_export):
+def test_a_run_killed_mid_stage_then_run_again_gives_the_clean_export(tmp_path, fault_input, clean_export, monkeypatch):
     store, home = tmp_path / "store", tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")  # a SQLite instance that outlives the process
@@ -52,9 +50,9 @@ def test_a_run_killed_mid_stage_then_run_again_gives_the_clean_export(tmp_path, 
     assert not (tmp_path / "never").exists()
 
     # The same upload re-executed (a run retry, the nightly catch-up, the operator's re-execute).
-    rerun = subprocess.run([sys.executable, "-c", _RERUN, upload_id], cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
-    assert rerun.returncode == 0, rerun.stderr
-    files = _published(store, "oom", upload_id)
+    monkeypatch.setenv("REFINERY_LOCAL_STORE", str(store))
+    assert rerun_upload(upload_id, home)
+    files = published(store, "oom", upload_id)
     assert_same_export(files, clean_export)
     assert not [p for p in store.rglob(".tmp-*")], "a temporary file was left behind"
 

@@ -12,11 +12,10 @@ import subprocess
 import sys
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 
-from tests.faults_fixtures import assert_same_export, clean_export, export_files, fault_input  # noqa: F401
+from tests.faults_fixtures import assert_same_export, clean_export, export_files, fault_input, published, rerun_upload  # noqa: F401
 from tests.s3_fixtures import PG, REPO, _admin, dagster_home_with, pg_env
 
 CLUSTER = ("15", "main")
@@ -63,7 +62,7 @@ def records_database():
 
 @pytest.mark.skipif(shutil.which("pg_ctlcluster") is None, reason="needs the local PostgreSQL cluster tools")
 def test_a_postgres_restart_mid_run_loses_nothing(
-    tmp_path, instance_database, records_database, fault_input, clean_export
+    tmp_path, instance_database, records_database, fault_input, clean_export, monkeypatch
 ):
     if not postgres_ready():
         pytest.skip("PostgreSQL is not running")
@@ -107,33 +106,12 @@ def test_a_postgres_restart_mid_run_loses_nothing(
         # operator's "re-execute" do) completes.
         assert err.strip().splitlines()[-1].startswith("refinery: error: "), err
         assert "Traceback" not in err, err
-        rerun = subprocess.run(
-            [sys.executable, "-c", _RERUN, upload_id], cwd=REPO, env=env, capture_output=True, text=True, timeout=180
-        )
-        assert rerun.returncode == 0, rerun.stderr
-        files = _published(store, "pgr", upload_id)
+        for name in ("DAGSTER_HOME", "REFINERY_LOCAL_STORE", "REFINERY_INSTRUCTIONS_DSN", *pg_env(instance_database)):
+            monkeypatch.setenv(name, env[name])
+        assert rerun_upload(upload_id, home)
+        files = published(store, "pgr", upload_id)
     assert_same_export(files, clean_export)
     print(f"restart mid-run: first attempt exit {code}\n{err}")
-
-
-def _published(store: Path, controller: str, upload_id: str) -> dict[str, bytes]:
-    folder = store / "exports" / controller / upload_id
-    return {p.name: p.read_bytes() for p in folder.iterdir() if not p.name.startswith(".tmp-")}
-
-
-# Re-executes one upload's partition on the instance of $DAGSTER_HOME, as a manual re-execution does.
-_RERUN = """
-import sys
-from dagster import DagsterInstance, materialize
-from assets.checks import ALL_CHECKS
-from dagster_project.definitions import CONTACT_ASSETS, build_resources
-from dagster_project.settings import Settings
-upload_id = sys.argv[1]
-with DagsterInstance.get() as instance:
-    result = materialize([*CONTACT_ASSETS, *ALL_CHECKS], partition_key=upload_id, instance=instance,
-                         resources=build_resources(Settings.from_env()), raise_on_error=False)
-sys.exit(0 if result.success else 1)
-"""
 
 
 def _drop_connection(records_db) -> None:
