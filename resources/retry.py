@@ -140,6 +140,6 @@ def key_kind(key: str) -> str:
     kind = _KINDS.get(top)
     if kind is None:
         return "an object"
-    if top in ("uploads", "manifests", "state") or not rest:
-        return kind
+    if top in ("uploads", "manifests", "state") or not rest or rest.endswith("/"):
+        return kind  # (a listing's prefix names no file)
     return f"{kind} ({rest.rsplit('/', 1)[-1]})"
