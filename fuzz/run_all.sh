@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-240}"
 OUT="${OUT:-/tmp/refinery-fuzz}"
 mkdir -p "$OUT/artifacts" "$OUT/corpus"
-for name in reader fields headers; do
+for name in ${NAMES:-reader fields headers}; do
+  mkdir -p "$OUT/corpus/$name"
   flock /tmp/refinery-heavy.lock .venv/bin/python "fuzz/fuzz_${name}.py" "$OUT/corpus/$name" \
     -max_total_time="$SECONDS_EACH" -rss_limit_mb=3072 -max_len=8192 -timeout=30 \
     -print_final_stats=1 -artifact_prefix="$OUT/artifacts/${name}-" >"$OUT/${name}.log" 2>&1
