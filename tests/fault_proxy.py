@@ -74,7 +74,7 @@ class FaultProxy:
         self.rules: list[Rule] = []
         self.log: list[tuple[str, str, str]] = []  # (method, path, status or fault)
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = _QuietServer(("127.0.0.1", 0), _handler_for(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
 
@@ -136,6 +136,13 @@ class FaultProxy:
     def _record(self, method: str, path: str, outcome: str) -> None:
         with self._lock:
             self.log.append((method, path, outcome))
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A client that gave up (a read timeout) closes the socket under a delayed handler:
+        # expected here, not worth a traceback.
+        pass
 
 
 def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
@@ -208,7 +215,12 @@ def _handler_for(proxy: FaultProxy) -> type[BaseHTTPRequestHandler]:
                 return
             if fault == "delay":
                 time.sleep(rule.delay)
-            status, reason, headers, data = self._forward(body)
+            try:
+                status, reason, headers, data = self._forward(body)
+            except OSError:  # the upstream went away (the test is over): the client sees a reset
+                proxy._record(self.command, self.path, "upstream-error")
+                self._reset()
+                return
             proxy._record(self.command, self.path, fault or str(status))
             self.send_response(status, reason)
             for name, value in headers:

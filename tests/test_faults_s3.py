@@ -80,6 +80,19 @@ def test_an_unreachable_endpoint_fails_with_a_message_not_a_hang(bucket):
     assert time.monotonic() - started < 15
 
 
+def test_a_silent_store_times_out_instead_of_hanging(proxy, bucket):
+    store = S3ObjectStore(
+        bucket, check_s3_target(REGION, proxy.url, ()), credentials=CREDENTIALS,
+        client_settings=S3ClientSettings(max_attempts=2, connect_timeout=1, read_timeout=0.5), retry=FAST,
+    )
+    store.put_bytes("manifests/up-1.json", b"{}")
+    proxy.inject("delay", method="GET", times=None, delay=3)
+    started = time.monotonic()
+    with pytest.raises(S3StoreError, match=r"S3 get of an upload manifest failed after 3 attempt\(s\) .*ReadTimeoutError: the S3 endpoint cannot be reached or does not answer"):
+        store.get_bytes("manifests/up-1.json")
+    assert time.monotonic() - started < 8  # 3 x 2 requests of 0.5 s, plus short pauses
+
+
 def test_a_refusal_is_not_retried(proxy):
     with pytest.raises(S3StoreError, match=r"S3 put of working data \(raw_upload.parquet\) on s3://nonexistent-bucket-x .*NoSuchBucket"):
         store_at(proxy.url, "nonexistent-bucket-x").put_bytes("work/acme/up-1/raw_upload.parquet", b"x")
