@@ -44,3 +44,18 @@ def write_seeds(corpus: Path, seeds: dict[str, bytes]) -> None:
         path = corpus / f"seed-{name}"
         if not path.exists():
             path.write_bytes(data)
+
+
+def header_seeds() -> dict[str, bytes]:
+    """Every synonym list of pipelines/data/headers.yaml as one ';'-separated header row, plus
+    rows a CRM export really has."""
+    import yaml
+    from importlib import resources
+
+    raw = yaml.safe_load(resources.files("pipelines").joinpath("data/headers.yaml").read_text("utf-8"))
+    seeds = {f"{group}-{name}": ";".join(words).encode() for group in ("exact", "contains")
+             for name, words in (raw.get(group) or {}).items()}
+    seeds["contextual"] = ";".join(w for words in raw["contextual"].values() for w in words).encode()
+    seeds["crm-fr"] = "Civilité;Prénom;Nom;Société;E-mail;Tél. portable;Fonction;Pays;Nom".encode()
+    seeds["crm-en"] = b"First Name;Last Name;Company;Email;Phone;Mobile;Job Title;LinkedIn;Email"
+    return seeds

@@ -1,7 +1,7 @@
 """Fuzz the header mapper (pipelines.headers.map_headers) on arbitrary header rows: it must map
 each canonical field to at most one existing column and never fail.
 
-    flock /tmp/refinery-heavy.lock .venv/bin/python fuzz/fuzz_headers.py /tmp/fuzz-corpus/headers -max_total_time=180
+    flock /tmp/refinery-heavy.lock .venv/bin/python fuzz/fuzz_headers.py /tmp/fuzz-corpus/headers -max_total_time=240
 """
 
 import sys
@@ -15,11 +15,13 @@ with atheris.instrument_imports(include=["pipelines"]):
     from pipelines.headers import CANONICAL_FIELDS, map_headers, normalise_header
     from pipelines.reader import _unique_headers
 
+from fuzz._common import header_seeds, write_seeds
+
 
 def TestOneInput(data: bytes) -> None:
-    fdp = atheris.FuzzedDataProvider(data)
-    count = fdp.ConsumeIntInRange(0, 40)
-    headers = [fdp.ConsumeUnicodeNoSurrogates(fdp.ConsumeIntInRange(0, 40)) for _ in range(count)]
+    # A header row as a file gives it (';'-separated text), so real header rows seed the corpus and
+    # the mutations stay close to what clients write: accents, case, punctuation, repeats.
+    headers = data.decode("utf-8", errors="replace").split(";")[:200]
     for header in headers:
         normalise_header(header)
     unique = _unique_headers(headers)
@@ -32,5 +34,8 @@ def TestOneInput(data: bytes) -> None:
 
 
 if __name__ == "__main__":
+    corpus = [a for a in sys.argv[1:] if not a.startswith("-")]
+    if corpus:
+        write_seeds(Path(corpus[0]), header_seeds())
     atheris.Setup(sys.argv, TestOneInput)
     atheris.Fuzz()
