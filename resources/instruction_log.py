@@ -148,6 +148,20 @@ def check_dsn_tls(dsn: str, env: dict[str, str] | None = None) -> None:
         )
 
 
+# Connection errors that waiting will not cure: wrong credentials, database, TLS or pg_hba rules.
+_REFUSALS = ("authentication failed", "does not exist", "pg_hba.conf", "ssl", "certificate", "permission denied")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "connection refused"
+
+
+def _refused(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _REFUSALS)
+
+
 class RecordsDB:
     """A thin connection wrapper: `all`, `one`, `run`, and `tx()` for atomic groups of writes."""
 
@@ -202,15 +216,17 @@ class RecordsDB:
         try:
             return call_with_retry(
                 lambda: psycopg2.connect(self._dsn, connect_timeout=10),
-                transient=lambda exc: isinstance(exc, psycopg2.OperationalError),
+                transient=lambda exc: isinstance(exc, psycopg2.OperationalError) and not _refused(exc),
                 policy=self._retry,
             )
         except GaveUp as gave_up:
-            text = str(gave_up.last).strip()
-            first = text.splitlines()[0] if text else "connection refused"
             raise RecordsError(
                 f"cannot reach the records database (REFINERY_INSTRUCTIONS_DSN) after {gave_up.attempts} attempt(s) "
-                f"in {gave_up.seconds:.0f} s: {first}"
+                f"in {gave_up.seconds:.0f} s: {_first_line(gave_up.last)}"
+            ) from None
+        except psycopg2.OperationalError as exc:  # refused for good: no point waiting
+            raise RecordsError(
+                f"cannot reach the records database (REFINERY_INSTRUCTIONS_DSN) after 1 attempt(s) in 0 s: {_first_line(exc)}"
             ) from None
 
     def _connection_lost(self, exc: BaseException) -> bool:

@@ -150,3 +150,12 @@ def test_an_unreachable_records_database_fails_in_bounded_time(monkeypatch):
     with pytest.raises(RecordsError, match=r"cannot reach the records database \(REFINERY_INSTRUCTIONS_DSN\) after \d+ attempt"):
         RecordsDB(dsn=f"host=127.0.0.1 port={free_port()} user=postgres dbname=x")
     assert time.monotonic() - started < 6
+
+
+def test_a_wrong_records_database_name_fails_at_once():
+    from resources.instruction_log import RecordsDB, RecordsError
+
+    started = time.monotonic()
+    with pytest.raises(RecordsError, match=r"after 1 attempt\(s\) in 0 s: .*does not exist"):
+        RecordsDB(dsn=f"host={PG['host']} port={PG['port']} user={PG['user']} dbname=refinery_no_such_database")
+    assert time.monotonic() - started < 3  # waiting would not create it
