@@ -4,10 +4,13 @@ duplicated), and what the killed run left half-done is never published."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+
+import pyarrow.parquet as pq
 
 from tests.faults_fixtures import assert_same_export, clean_export, fault_input, published, rerun_upload  # noqa: F401
 from tests.s3_fixtures import REPO
@@ -55,4 +58,9 @@ def test_a_run_killed_mid_stage_then_run_again_gives_the_clean_export(tmp_path, 
     files = published(store, "oom", upload_id)
     assert_same_export(files, clean_export)
     assert not [p for p in store.rglob(".tmp-*")], "a temporary file was left behind"
-
+    # The controller's master holds each record of the upload once.
+    master = pq.read_table(store / "controllers" / "oom" / "master" / "records.parquet")
+    summary = json.loads(files["summary.json"])
+    keys = master.column("record_key").to_pylist()
+    assert master.num_rows == summary["rows_ok"] and len(set(keys)) == len(keys)
+    assert set(master.column("upload_id").to_pylist()) == {upload_id}
