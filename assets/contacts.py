@@ -264,9 +264,7 @@ def contact_export(
         "files": sorted(files),
     }
     # summary.json is written last: its presence marks the export as complete.
-    for name, data in files.items():
-        store.put_bytes(prefix + name, data)
-    store.put_bytes(prefix + "summary.json", json.dumps(summary, indent=2).encode("utf-8"))
+    store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
     # The first complete export starts the retention clock; a re-run does not move it.
     with RecordsDB.from_env() as db:
         retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)

@@ -12,6 +12,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -121,7 +122,23 @@ def _csv_records(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
                 )
     except csv.Error as exc:
         raise InputFileError(f"the CSV cannot be parsed near record {len(rows) + 1} ({exc})") from None
+    if rows and any("\n" in cell or "\r" in cell for cell in rows[-1]) and _ends_inside_quotes(text, delimiter):
+        # The lenient reader would keep the rest of the file as one cell of the last record: rows
+        # silently lost. A half-uploaded file or a quote never closed is the user's to fix.
+        raise InputFileError(
+            f"the file ends inside a quoted field that opens in record {len(rows)}: it looks truncated "
+            "(an incomplete upload) or a quote is never closed"
+        )
     return rows
+
+
+def _ends_inside_quotes(text: str, delimiter: str) -> bool:
+    try:
+        for _ in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True):
+            pass
+    except csv.Error as exc:
+        return "unexpected end of data" in str(exc)
+    return False
 
 
 def source_info(table: pa.Table) -> SourceInfo:
@@ -159,6 +176,10 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _UTF8_SEQUENCE.search(data):
+        # Valid UTF-8 letters next to bytes that are not UTF-8: files appended to one another
+        # from two systems. Decoding all of it as cp1252 would turn every "ü" into "Ã¼".
+        return _decode_mixed(data)
     # Not UTF-8: ask charset-normalizer whether this is text at all before guessing a code page.
     from charset_normalizer import from_bytes
 
@@ -169,6 +190,24 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
         return data.decode("latin-1"), "latin-1"
+
+
+# A UTF-8 encoded accented letter (2-byte sequence); in cp1252 text these pairs read as "Ã©", "Ã¼".
+_UTF8_SEQUENCE = re.compile(rb"[\xc3\xc5][\x80-\xbf]")
+
+
+def _decode_mixed(data: bytes) -> tuple[str, str]:
+    """Each line as UTF-8 when it is valid UTF-8, else as cp1252; the encoding reported (the one
+    a `--keep-input-format` export is written in) is the one most lines use."""
+    lines, utf8, legacy = [], 0, 0
+    for line in data.splitlines(keepends=True):
+        try:
+            lines.append(line.decode("utf-8"))
+            utf8 += not line.isascii()
+        except UnicodeDecodeError:
+            lines.append(line.decode("cp1252", errors="replace"))
+            legacy += 1
+    return "".join(lines), "utf-8" if utf8 >= legacy else "cp1252"
 
 
 def _strict(data: bytes, encoding: str) -> str:
@@ -231,7 +270,9 @@ def _check_zip_expansion(data: bytes, limits: Limits) -> None:
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             expanded = sum(info.file_size for info in archive.infolist())
-    except (zipfile.BadZipFile, ValueError, OSError):
+    except (zipfile.BadZipFile, ValueError, OSError, NotImplementedError, EOFError):
+        # NotImplementedError: a header claiming a zip version the standard library does not
+        # read (found by fuzz/fuzz_reader.py).
         raise InputFileError("the spreadsheet cannot be read (not a valid XLSX archive)") from None
     budget = min(len(data) * limits.max_xlsx_expansion, limits.max_file_bytes * 4)
     if expanded > budget:

@@ -30,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from resources.retry import GaveUp, RetryPolicy, call_with_retry
+
 _TLS_MODES = ("require", "verify-ca", "verify-full")
 
 SCHEMA = [
@@ -146,6 +148,20 @@ def check_dsn_tls(dsn: str, env: dict[str, str] | None = None) -> None:
         )
 
 
+# Connection errors that waiting will not cure: wrong credentials, database, TLS or pg_hba rules.
+_REFUSALS = ("authentication failed", "does not exist", "pg_hba.conf", "ssl", "certificate", "permission denied")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else "connection refused"
+
+
+def _refused(exc: BaseException) -> bool:
+    text = str(exc).lower()
+    return any(word in text for word in _REFUSALS)
+
+
 class RecordsDB:
     """A thin connection wrapper: `all`, `one`, `run`, and `tx()` for atomic groups of writes."""
 
@@ -160,11 +176,9 @@ class RecordsDB:
             check_dsn_tls(dsn)
             self.dialect = "postgres"
             self.where = "PostgreSQL"
-            try:
-                self._conn = psycopg2.connect(dsn, connect_timeout=10)
-            except psycopg2.OperationalError as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else "connection refused"
-                raise RecordsError(f"cannot reach the records database (REFINERY_INSTRUCTIONS_DSN): {first}") from None
+            self._dsn = dsn
+            self._retry = RetryPolicy.database_from_env()
+            self._conn = self._connect()
             self._dict_cursor = psycopg2.extras.RealDictCursor
         else:
             path = Path(sqlite_path).expanduser()
@@ -191,6 +205,63 @@ class RecordsDB:
     def close(self) -> None:
         self._conn.close()
 
+    # -- PostgreSQL restarts ----------------------------------------------------------------------
+    # A restarted server (maintenance, failover) drops every connection and refuses new ones for
+    # a few seconds. Connecting, and any statement outside a transaction, is retried with backoff
+    # for up to REFINERY_DB_RETRY_SECONDS; a transaction cut in the middle is not replayed here
+    # (only its caller knows what it did), it fails with a message asking for a re-run.
+    def _connect(self):
+        import psycopg2
+
+        try:
+            return call_with_retry(
+                lambda: psycopg2.connect(self._dsn, connect_timeout=10),
+                transient=lambda exc: isinstance(exc, psycopg2.OperationalError) and not _refused(exc),
+                policy=self._retry,
+            )
+        except GaveUp as gave_up:
+            raise RecordsError(
+                f"cannot reach the records database (REFINERY_INSTRUCTIONS_DSN) after {gave_up.attempts} attempt(s) "
+                f"in {gave_up.seconds:.0f} s: {_first_line(gave_up.last)}"
+            ) from None
+        except psycopg2.OperationalError as exc:  # refused for good: no point waiting
+            raise RecordsError(
+                f"cannot reach the records database (REFINERY_INSTRUCTIONS_DSN) after 1 attempt(s) in 0 s: {_first_line(exc)}"
+            ) from None
+
+    def _connection_lost(self, exc: BaseException) -> bool:
+        import psycopg2
+
+        return isinstance(exc, (psycopg2.OperationalError, psycopg2.InterfaceError)) and bool(self._conn.closed)
+
+    def _reconnect(self, _exc: BaseException | None = None) -> None:
+        try:
+            self._conn.close()
+        except Exception:  # already gone
+            pass
+        self._conn = self._connect()
+
+    def _pg(self, fn):
+        """fn() on a live connection: outside a transaction a lost connection is re-opened and
+        the statement run again; inside one, the transaction fails as a whole."""
+        if self._in_tx:
+            try:
+                return fn()
+            except Exception as exc:
+                if self._connection_lost(exc):
+                    raise RecordsError(
+                        "the connection to the records database was lost during a transaction, which was not "
+                        "confirmed: re-run the command or the upload"
+                    ) from None
+                raise
+        try:
+            return call_with_retry(fn, transient=self._connection_lost, policy=self._retry, before_retry=self._reconnect)
+        except GaveUp as gave_up:
+            raise RecordsError(
+                f"the records database (REFINERY_INSTRUCTIONS_DSN) kept dropping the connection "
+                f"({gave_up.attempts} attempt(s) in {gave_up.seconds:.0f} s): check that PostgreSQL is up, then re-run"
+            ) from None
+
     def __enter__(self) -> "RecordsDB":
         return self
 
@@ -211,22 +282,30 @@ class RecordsDB:
         if self.dialect == "sqlite":
             cur = self._conn.execute(sql, tuple(params))
             return cur.rowcount
-        with self._conn.cursor() as cur:
-            cur.execute(self._sql(sql), tuple(params))
-            count = cur.rowcount
-        if not self._in_tx:
-            self._conn.commit()
-        return count
+
+        def execute() -> int:
+            with self._conn.cursor() as cur:
+                cur.execute(self._sql(sql), tuple(params))
+                count = cur.rowcount
+            if not self._in_tx:
+                self._conn.commit()
+            return count
+
+        return self._pg(execute)
 
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         if self.dialect == "sqlite":
             return [dict(r) for r in self._conn.execute(sql, tuple(params)).fetchall()]
-        with self._conn.cursor(cursor_factory=self._dict_cursor) as cur:
-            cur.execute(self._sql(sql), tuple(params))
-            rows = [dict(r) for r in cur.fetchall()]
-        if not self._in_tx:
-            self._conn.commit()  # end the read transaction: PostgreSQL would hold it open
-        return rows
+
+        def query() -> list[dict[str, Any]]:
+            with self._conn.cursor(cursor_factory=self._dict_cursor) as cur:
+                cur.execute(self._sql(sql), tuple(params))
+                rows = [dict(r) for r in cur.fetchall()]
+            if not self._in_tx:
+                self._conn.commit()  # end the read transaction: PostgreSQL would hold it open
+            return rows
+
+        return self._pg(query)
 
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = self.all(sql, params)
@@ -238,27 +317,42 @@ class RecordsDB:
         if self._in_tx:
             yield
             return
+        if self.dialect == "postgres":
+            # Nothing is written yet: a connection lost since the last statement is re-opened
+            # here, where starting again is safe.
+            self._pg(lambda: self._ping())
         self._in_tx = True
         try:
             if self.dialect == "sqlite":
                 self._conn.execute("BEGIN IMMEDIATE")  # takes the write lock now, not at first write
             elif lock:
-                with self._conn.cursor() as cur:
-                    cur.execute(f"LOCK TABLE {lock} IN SHARE ROW EXCLUSIVE MODE")
+                self._pg(lambda: self._lock(lock))
             yield
         except BaseException:
             if self.dialect == "sqlite":
                 self._conn.execute("ROLLBACK")
-            else:
-                self._conn.rollback()
+            elif not self._conn.closed:
+                try:
+                    self._conn.rollback()
+                except Exception:  # the connection died under the rollback: the server rolled back
+                    pass
             raise
         else:
             if self.dialect == "sqlite":
                 self._conn.execute("COMMIT")
             else:
-                self._conn.commit()
+                self._pg(self._conn.commit)
         finally:
             self._in_tx = False
+
+    def _ping(self) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute("SELECT 1")
+        self._conn.commit()
+
+    def _lock(self, table: str) -> None:
+        with self._conn.cursor() as cur:
+            cur.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
 
     # -- small JSON helpers ----------------------------------------------------------------------
     @staticmethod

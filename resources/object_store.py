@@ -99,6 +99,18 @@ class ObjectStore(ABC):
     def local_path(self, key: str) -> Path | None:
         """A path DuckDB/pyarrow can read directly, when the store is a local folder."""
 
+    def publish(self, prefix: str, files: dict[str, bytes], marker: tuple[str, bytes]) -> None:
+        """Publish a set of files that only make sense together (an export): the marker object
+        (summary.json) says the set is complete, so it is removed first, the files written, and
+        the marker written last. A run that dies or fails half-way leaves no marker, and a re-run
+        over an earlier complete set never shows old and new files as one complete set."""
+        name, content = marker
+        if self.exists(prefix + name):
+            self.delete(prefix + name)
+        for file_name, data in files.items():
+            self.put_bytes(prefix + file_name, data)
+        self.put_bytes(prefix + name, content)
+
 
 def check_key(key: str) -> str:
     parts = PurePosixPath(key).parts
