@@ -174,10 +174,12 @@ def mailbox_updates(
     counts = updates_stage.summary_counts(mailbox_signals, decided)
     summary = {"scan_id": manifest.upload_id, "mailbox_id": manifest.options.get("mailbox_id"), **counts,
                "files": list(UPDATE_FILES[:2])}
-    store.put_bytes(prefix + "mailbox_updates.csv", csv_bytes)
-    store.put_bytes(prefix + "mailbox_updates.parquet", export_stage.to_parquet_bytes(updates))
-    # summary.json last: its presence marks the export as complete.
-    store.put_bytes(prefix + "summary.json", json.dumps(summary, indent=2).encode("utf-8"))
+    # summary.json is removed first and written last: its presence marks the export as complete.
+    store.publish(
+        prefix,
+        {"mailbox_updates.csv": csv_bytes, "mailbox_updates.parquet": export_stage.to_parquet_bytes(updates)},
+        marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")),
+    )
     with RecordsDB.from_env() as db:
         retention.record_export(db, controller, manifest.upload_id, received_at=manifest.received_at)
     seconds = time.perf_counter() - started
