@@ -70,6 +70,8 @@ class _LiveProgress:
                 from pipelines import progress
 
                 progress.finish(name)
+                memory = _memory_note()
+                detail = f"{detail}  {memory}" if detail else memory
                 with live._lock:
                     live._clear_locked()
                     super().stage(name, rows, seconds, detail)
@@ -114,6 +116,20 @@ class _LiveProgress:
     def _clear(self) -> None:
         with self._lock:
             self._clear_locked()
+
+
+def _memory_note() -> str:
+    """'[RSS 812 MiB, peak 1,930 MiB]': this process now and at its highest so far (the stage
+    that raised the peak is the one whose line shows it first); the benchmarks read it."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return f"[peak {peak:,.0f} MiB]"
+    return f"[RSS {rss:,.0f} MiB, peak {peak:,.0f} MiB]"
 
 
 def _instance():
