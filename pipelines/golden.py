@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
+
 import pyarrow as pa
 
+from pipelines import duckdb_config
 from sql import load_sql
 
 SURVIVORSHIP_RULES = ("most_complete", "most_recent", "most_frequent", "preferred_source")
@@ -73,7 +74,7 @@ def golden_records(
     records: pa.Table, upload_id: str, rules: dict[str, str] | None = None, preferred_source: str | None = None
 ) -> pa.Table:
     """Golden records of the persons in `records` (all their records, every batch)."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("records", records)
         return con.sql(golden_sql(upload_id, rules, preferred_source)).to_arrow_table()
@@ -83,7 +84,7 @@ def golden_records(
 
 def touched_records(all_records: pa.Table, upload_id: str) -> pa.Table:
     """Every record (any batch) of the persons that this upload's records belong to."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("r", all_records)
         return con.sql(
@@ -96,7 +97,7 @@ def touched_records(all_records: pa.Table, upload_id: str) -> pa.Table:
 def master_flags(linked: pa.Table) -> pa.Array:
     """Per row of this upload: true for the most complete row of its person within this upload
     (one per person and file), by the same completeness order as the golden record."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("linked", linked)
         return con.sql(

@@ -286,6 +286,24 @@ def _qualify_py(email: str) -> str:
     return f"{local_class}@{_domain_class(domain)}"
 
 
+def _qualify(trimmed: pa.Array) -> pa.Array:
+    """`_qualify_py` over a column, with Python work per distinct local part and per distinct
+    domain rather than per address (almost every address is distinct; parts repeat)."""
+    blank = pc.equal(trimmed, "").fill_null(True)
+    one_at = pc.equal(pc.count_substring(trimmed, "@"), 1).fill_null(False)
+    parts = pc.split_pattern(pc.if_else(one_at, trimmed, pa.scalar(None, pa.string())), "@")
+    local, domain = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    # lower() per part is lower() of the address: it never adds or removes an "@".
+    local_class = pc.if_else(
+        pc.equal(local, ""), pa.scalar("invalid"), map_unique(local, lambda v: _local_class(v.lower()))
+    )
+    domain_class = map_unique(domain, lambda v: _domain_class(v.lower()))
+    domain_class = pc.if_else(pc.equal(domain, ""), pa.scalar("invalid"), domain_class)
+    both = pc.binary_join_element_wise(local_class, domain_class, "@")
+    out = pc.if_else(one_at, both, pa.scalar("invalid@invalid"))
+    return pc.if_else(blank, pa.scalar(None, pa.string()), out)
+
+
 def qualify_emails(emails: ArrayLike, notes: ArrayLike | None = None) -> pa.Array:
     """"<local class>@<domain class>", e.g. "nominative@pro", "generic@perso".
 
@@ -294,7 +312,7 @@ def qualify_emails(emails: ArrayLike, notes: ArrayLike | None = None) -> pa.Arra
     note says it was invalid gives "invalid@invalid"; otherwise null stays null.
     """
     arr = as_string_array(emails)
-    result = map_unique(pc.utf8_trim_whitespace(arr), _qualify_py)
+    result = _qualify(pc.utf8_trim_whitespace(arr))
     if notes is None:
         return result
     notes_arr = as_string_array(notes)
