@@ -636,14 +636,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--before", metavar="DIR", help="also run this checkout's pipeline (an earlier commit, "
                         "e.g. from `git archive`) on the same file, for before/after figures in one run")
     parser.add_argument("--before-label", help="how to name that checkout in the report (default: its folder)")
+    parser.add_argument("--before-sizes", help="comma-separated sizes to run the earlier checkout on (default: all)")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     machine = machine_info()
     load_before = load_average()
     runs = []
+    before_sizes = {int(x.replace("_", "")) for x in args.before_sizes.split(",")} if args.before_sizes else set(sizes)
     for rows in sizes:
         run = run_size(rows, args.seed, log=lambda msg: print(msg, file=sys.stderr, flush=True),
-                       before=Path(args.before).resolve() if args.before else None, before_label=args.before_label)
+                       before=Path(args.before).resolve() if args.before and rows in before_sizes else None,
+                       before_label=args.before_label)
         print_run(run)
         runs.append(run)
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"
@@ -677,6 +680,8 @@ def main(argv: list[str] | None = None) -> int:
         argv_text = "python -m bench.bench_pipeline --sizes " + ",".join(map(str, sizes)) + f" --seed {args.seed}"
         if args.before:
             argv_text += f" --before <checkout of {args.before_label or Path(args.before).name}>"
+            if args.before_sizes:
+                argv_text += f" --before-sizes {args.before_sizes}"
         replace_section(render_section(runs, machine, argv_text), BEGIN.split(' (')[0], END, BENCHMARKS_MD)
         print(f"\nwrote {BENCHMARKS_MD.relative_to(ROOT)} and {results.relative_to(ROOT)}", file=sys.stderr)
     return 0
