@@ -95,13 +95,16 @@ def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
     else:
         text, encoding = _decode(data)
         # A NUL byte has no meaning in a contact list; csv would stop at it, so it goes.
-        text = text.replace("\x00", "")
-        delimiter = _sniff_delimiter(text)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        sample = text[:65536]
+        del text  # the whole file as a str (up to 4 bytes a character): not kept while Arrow parses
+        delimiter = _sniff_delimiter(sample)
         fmt = "csv"
-        table = _arrow_csv(data, text, encoding, delimiter, limits)
+        table = _arrow_csv(data, sample, encoding, delimiter, limits)
         if table is not None:
             return table
-        rows = _csv_records(text, delimiter, limits)
+        rows = _csv_records(_decode(data)[0].replace("\x00", ""), delimiter, limits)
     return _rows_to_table(rows, fmt, encoding, delimiter, limits)
 
 
@@ -110,7 +113,7 @@ def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
 _ARROW_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1"}
 
 
-def _arrow_csv(data: bytes, text: str, encoding: str, delimiter: str, limits: Limits) -> pa.Table | None:
+def _arrow_csv(data: bytes, sample: str, encoding: str, delimiter: str, limits: Limits) -> pa.Table | None:
     """The common case read by Arrow's multi-threaded CSV reader, straight into string columns,
     without a Python object per cell (a 5M-row file would need tens of GB as Python lists).
 
@@ -120,9 +123,9 @@ def _arrow_csv(data: bytes, text: str, encoding: str, delimiter: str, limits: Li
     such row as it is. Both give the same table for a regular file."""
     import pyarrow.csv as pacsv
 
-    if encoding not in _ARROW_ENCODINGS or not text:
+    if encoding not in _ARROW_ENCODINGS or not sample:
         return None
-    first = next(csv.reader(io.StringIO(text[:65536], newline=""), delimiter=delimiter, strict=False), None)
+    first = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=False), None)
     if not first or not any(cell.strip() for cell in first) or len(first) > limits.max_columns:
         return None
     width = len(first)
