@@ -17,7 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +72,54 @@ def available_memory_gib() -> str:
     return "?"
 
 
+class MemoryWatch:
+    """Kills the measured `refinery run` if its RSS passes the budget: on a shared machine a run
+    that would need more must fail on its own, not push the kernel to kill someone else's work.
+    Records the highest RSS it saw and whether it had to kill."""
+
+    def __init__(self, marker: str, budget: int = BUDGET_BYTES, every: float = 1.0):
+        self.marker, self.budget, self.every = marker, budget, every
+        self.highest, self.killed = 0, False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> "MemoryWatch":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _pids(self) -> list[int]:
+        out = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+                except OSError:
+                    continue
+                if self.marker in cmd and " run " in cmd and "launcher" not in cmd and "-S -c" not in cmd:
+                    out.append(int(entry.name))
+        return out
+
+    def _run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._stop.wait(self.every):
+            for pid in self._pids():
+                try:
+                    rss = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page
+                except (OSError, ValueError, IndexError):
+                    continue
+                self.highest = max(self.highest, rss)
+                if rss > self.budget:
+                    self.killed = True
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+
+
 def run(rows: int, seed: int, log=print) -> dict:
     path, gen_s = generate_file(rows, seed, log)
     out_dir = OUT_DIR / f"scale-{rows}"
@@ -78,15 +128,23 @@ def run(rows: int, seed: int, log=print) -> dict:
                     "available_gib_before": available_memory_gib(), "load_before": load_average(),
                     "settings": {k: os.environ.get(k, "(default)") for k in SETTINGS}}
     log(f"[{rows:,}] refinery run (available memory {result['available_gib_before']} GiB) ...")
+    watch = MemoryWatch(str(path))
     try:
-        wall, cli_s, peak, stages, text = run_pipeline(path, out_dir)
+        with watch:
+            wall, cli_s, peak, stages, text = run_pipeline(path, out_dir)
     except PipelineFailed as exc:
-        result.update(ok=False, error=str(exc), wall=exc.wall, peak=exc.peak, stages=exc.stages)
+        lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip() and not ln.startswith("  ")]
+        error = " / ".join(lines)[-600:]
+        if watch.killed:
+            error = (f"stopped by the benchmark when its RSS passed {BUDGET_BYTES / 2**30:.0f} GiB, "
+                     f"{exc.wall:.0f} s in, in the stage after the last one listed below")
+        result.update(ok=False, error=error, wall=exc.wall, peak=exc.peak, stages=exc.stages)
         log(f"[{rows:,}] FAILED after {exc.wall:.0f} s, peak {exc.peak / 2**30:.2f} GiB: {exc}")
     else:
         summary = json.loads((out_dir / "summary.json").read_text("utf-8"))
         result.update(ok=True, wall=wall, cli_seconds=cli_s, peak=peak, stages=stages, summary=summary)
         log(f"[{rows:,}] done in {wall:.0f} s, peak {peak / 2**30:.2f} GiB")
+    result["highest_rss_seen"] = watch.highest
     result["load_after"] = load_average()
     return result
 
