@@ -160,11 +160,10 @@ def render(results: list[dict], machine: dict[str, str], argv_text: str) -> str:
         "`ru_maxrss` from `wait4()` (DuckDB's spilled data is on disk, not in it). Pipeline only: "
         "methods are compared and clusters scored by `bench_pipeline` (up to 1M rows).",
         "",
-        "Machine: " + "; ".join(f"{k} {v}" for k, v in machine.items()) + ".",
-        "",
     ]
     for r in results:
         out += [f"### {r['rows']:,} rows (seed {r['seed']})", ""]
+        out += ["Machine: " + "; ".join(f"{k} {v}" for k, v in r.get("machine", machine).items()) + ".", ""]
         facts = (f"File {r['file_bytes'] / 2**20:,.0f} MiB. Memory available before the run: "
                  f"{r['available_gib_before']} GiB; load average before / after: {r['load_before']} / "
                  f"{r['load_after']}. Settings: " + ", ".join(f"`{k}` {v}" for k, v in r["settings"].items()) + ".")
@@ -198,10 +197,21 @@ def main(argv: list[str] | None = None) -> int:
     machine = machine_info()
     log = lambda msg: print(msg, file=sys.stderr, flush=True)  # noqa: E731
     results = [run(rows, args.seed, log) for rows in sizes]
+    for r in results:
+        r["machine"] = machine
     OUT_DIR.mkdir(parents=True, exist_ok=True)
-    (OUT_DIR / "scale_results.json").write_text(json.dumps({"machine": machine, "runs": results}, indent=1), "utf-8")
-    argv_text = f"python -m bench.bench_scale --rows {','.join(map(str, sizes))} --seed {args.seed}"
-    section = render(results, machine, argv_text)
+    store = OUT_DIR / "scale_results.json"
+    # Sizes not re-run keep their last result (a 5M run takes most of an hour): one section, every size.
+    data = json.loads(store.read_text("utf-8")) if store.exists() else {}
+    previous = data.get("runs", [])
+    for r in previous:  # files written before each run carried its own machine description
+        r.setdefault("machine", data.get("machine") or machine)
+    merged = {r["rows"]: r for r in previous}
+    merged.update({r["rows"]: r for r in results})
+    results_all = [merged[k] for k in sorted(merged)]
+    store.write_text(json.dumps({"runs": results_all}, indent=1), "utf-8")
+    argv_text = f"python -m bench.bench_scale --rows <size> --seed {args.seed}"
+    section = render(results_all, machine, argv_text)
     print(section)
     if not args.no_markdown:
         replace_section(section, BEGIN.split(" (")[0], END, BENCHMARKS_MD)
