@@ -290,6 +290,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     print(f"refinery: upload {upload_id} for controller {controller}", file=sys.stderr)
     started = time.perf_counter()
+    from pipelines import progress as progress_notes
+
+    progress_notes.reset()
     live = _LiveProgress().start()
     resources = build_resources(settings) | {"progress": live}
     try:

@@ -48,6 +48,14 @@ def finish(stage: str) -> None:
         _started.pop(stage, None)
 
 
+def reset() -> None:
+    """Forget every stage (a new run in this process, or a test)."""
+    with _lock:
+        _notes.clear()
+        _queries.clear()
+        _started.clear()
+
+
 def current() -> tuple[str, float] | None:
     """The stage that most recently started and has not finished, with its start (monotonic)."""
     with _lock:
