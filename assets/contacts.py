@@ -34,6 +34,7 @@ from pipelines.reader import InputFileError, parse_contact_bytes, source_info
 from pipelines.validate import split_rows
 from assets.run_settings import run_settings, settings_metadata
 from pipelines import email_patterns_store
+from pipelines import progress as progress_notes
 from pipelines.fields.company_reference import ReferenceFileError
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.verification import verifier_from_settings
@@ -52,8 +53,20 @@ def _without_client_headers(table: pa.Table, info) -> pa.Table:
     )
 
 
-def _report(progress: ProgressResource, name: str, rows: int, seconds: float, detail: str = "") -> None:
+def _report(context: AssetExecutionContext, progress: ProgressResource, name: str, rows: int, seconds: float,
+            detail: str = "") -> None:
+    """The stage's row count and rate in the run's log (counts only, never values) and on the CLI."""
+    rate = f", {rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+    context.log.info(f"{name}: {rows:,} rows in {seconds:.1f} s{rate}" + (f"; {detail}" if detail else ""))
+    progress_notes.finish(name)
     progress.reporter().stage(name, rows, seconds, detail)
+
+
+def _started(context: AssetExecutionContext, name: str, rows: int | None = None) -> None:
+    """Say a stage has started (and on how many rows): long stages are otherwise silent."""
+    text = f"started on {rows:,} rows" if rows is not None else "started"
+    context.log.info(f"{name}: {text}")
+    progress_notes.note(name, text)
 
 
 @asset(
@@ -66,6 +79,7 @@ def raw_upload(
     context: AssetExecutionContext, object_store: ObjectStoreResource, progress: ProgressResource
 ) -> Output[pa.Table]:
     started = time.perf_counter()
+    _started(context, "raw_upload")
     manifest = object_store.manifest(context.partition_key)
     # Only on a documented instruction of the controller (DPA III.2): refused otherwise.
     with RecordsDB.from_env() as db:
@@ -91,7 +105,7 @@ def raw_upload(
         table = screened.table
     info = source_info(table)
     seconds = time.perf_counter() - started
-    _report(progress, "raw_upload", table.num_rows, seconds, f"{info.format}, {info.encoding or '-'}")
+    _report(context, progress, "raw_upload", table.num_rows, seconds, f"{info.format}, {info.encoding or '-'}")
     return Output(
         table,
         metadata=table_metadata(
@@ -120,6 +134,7 @@ def raw_upload(
 )
 def validate_rows(context: AssetExecutionContext, raw_upload: pa.Table, progress: ProgressResource):
     started = time.perf_counter()
+    _started(context, "validated_rows", raw_upload.num_rows)
     info = source_info(raw_upload)
     validated, quarantined = split_rows(raw_upload, info)
     validated, quarantined = dsr.quarantine_screened(raw_upload, validated, quarantined)
@@ -130,7 +145,7 @@ def validate_rows(context: AssetExecutionContext, raw_upload: pa.Table, progress
     reasons: dict[str, int] = {}
     for r in quarantined.column("status_reason").to_pylist():
         reasons[r] = reasons.get(r, 0) + 1
-    _report(progress, "validated_rows", validated.num_rows, seconds, f"{quarantined.num_rows:,} quarantined")
+    _report(context, progress, "validated_rows", validated.num_rows, seconds, f"{quarantined.num_rows:,} quarantined")
     yield Output(validated, output_name="validated_rows", metadata=table_metadata(validated, seconds, lineage))
     yield Output(
         quarantined,
@@ -144,6 +159,7 @@ def standardised_contacts(
     context: AssetExecutionContext, validated_rows: pa.Table, object_store: ObjectStoreResource, progress: ProgressResource
 ) -> Output[pa.Table]:
     started = time.perf_counter()
+    _started(context, "standardised_contacts", validated_rows.num_rows)
     settings = run_settings(object_store, object_store.manifest(context.partition_key))
     table = standardise_stage.standardise(
         validated_rows, default_country=settings.default_country, language=settings.language
@@ -151,7 +167,7 @@ def standardised_contacts(
     seconds = time.perf_counter() - started
     lineage = {c: {"validated_rows": ups} for c, ups in standardise_stage.LINEAGE.items()}
     with_notes = table.num_rows - table.column("notes").null_count
-    _report(progress, "standardised_contacts", table.num_rows, seconds, f"{with_notes:,} with notes")
+    _report(context, progress, "standardised_contacts", table.num_rows, seconds, f"{with_notes:,} with notes")
     return Output(
         table,
         metadata=table_metadata(table, seconds, lineage, rows_with_notes=with_notes) | settings_metadata(settings),
@@ -166,6 +182,7 @@ def enriched_contacts(
     progress: ProgressResource,
 ) -> Output[pa.Table]:
     started = time.perf_counter()
+    _started(context, "enriched_contacts", standardised_contacts.num_rows)
     manifest = object_store.manifest(context.partition_key)
     settings = run_settings(object_store, manifest)
     store = object_store.get()
@@ -190,7 +207,7 @@ def enriched_contacts(
         c: {"standardised_contacts": ups} for c, ups in enrich_stage.LINEAGE.items()
     }
     enabled = ", ".join(settings.enabled_names) or "none"
-    _report(progress, "enriched_contacts", table.num_rows, seconds, f"enrichments: {enabled}")
+    _report(context, progress, "enriched_contacts", table.num_rows, seconds, f"enrichments: {enabled}")
     return Output(
         table,
         metadata=table_metadata(
@@ -220,6 +237,7 @@ def contact_export(
     progress: ProgressResource,
 ) -> Output[None]:
     started = time.perf_counter()
+    _started(context, "contact_export", raw_upload.num_rows)
     manifest = object_store.manifest(context.partition_key)
     info = source_info(raw_upload)
     is_master = golden_stage.master_flags(linked_contacts.rename_columns(
@@ -269,7 +287,7 @@ def contact_export(
     with RecordsDB.from_env() as db:
         retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
     seconds = time.perf_counter() - started
-    _report(progress, "contact_export", contacts.num_rows, seconds, f"{golden.num_rows:,} golden records")
+    _report(context, progress, "contact_export", contacts.num_rows, seconds, f"{golden.num_rows:,} golden records")
     return Output(
         None,
         # The client's own headers may be anything, personal data included: the published schema

@@ -56,6 +56,8 @@ def link_contacts(
         "cluster_id": {"enriched_contacts": source_cols, "master_records": ["person_id"]},
         "match_probability": {"enriched_contacts": source_cols},
     }
+    context.log.info(f"linked_contacts: {linked.num_rows:,} rows in {seconds:.1f} s, {result.pairs_scored:,} pairs scored, "
+                     f"{persons:,} persons")  # counts only (progress for long runs, issue 7)
     progress.reporter().stage(
         "linked_contacts", linked.num_rows, seconds,
         f"{persons:,} persons, {result.pairs_matched:,} merging links, {result.review.num_rows:,} to review",
@@ -114,6 +116,7 @@ def golden_records(
         "other_emails": {"master_records": ["email"]},
         "other_phones": {"master_records": ["phone_e164", "other_phones"]},
     }
+    context.log.info(f"golden_records: {table.num_rows:,} rows in {seconds:.1f} s")
     progress.reporter().stage("golden_records", table.num_rows, seconds)
     return Output(table, metadata=table_metadata(table, seconds, lineage))
 

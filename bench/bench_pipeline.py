@@ -71,22 +71,39 @@ class SizeRun:
     pipeline_summary: dict = field(default_factory=dict)
     patterns: dict[str, dict[str, list[tuple[str, int]]]] = field(default_factory=dict)
     marginals: dict[str, dict[str, dict[str, list[tuple[str, int]]]]] = field(default_factory=dict)
+    before_stages: list[dict] = field(default_factory=list)
+    before_label: str | None = None
+    exports_compared: str | None = None  # before/after: which export files are identical
 
 
 # ----------------------------------------------------------------------------------------------
 # Running the pipeline
 # ----------------------------------------------------------------------------------------------
+# `[RSS <MiB> MiB, peak <MiB> MiB]` that the CLI appends to each stage line (process memory when
+# the stage ended, and the process's high-water mark so far).
+MEMORY_NOTE = re.compile(r"\s*\[(?:RSS (?P<rss>[\d,]+) MiB, )?peak (?P<peak>[\d,]+) MiB\]\s*$")
+
+
 def parse_stage_lines(stderr_text: str) -> list[dict]:
     stages = []
     for line in stderr_text.splitlines():
         m = STAGE_LINE.match(line)
         if m:
+            detail = m["detail"].strip()
+            mem = MEMORY_NOTE.search(detail)
+            rss = peak = None
+            if mem:
+                detail = detail[: mem.start()].strip()
+                rss = int(mem["rss"].replace(",", "")) if mem["rss"] else None
+                peak = int(mem["peak"].replace(",", ""))
             stages.append(
                 {
                     "stage": m["stage"],
                     "rows": int(m["rows"].replace(",", "")),
                     "seconds": float(m["seconds"]),
-                    "detail": m["detail"].strip(),
+                    "detail": detail,
+                    "rss_mib": rss,
+                    "peak_mib": peak,
                 }
             )
     return stages
@@ -98,22 +115,26 @@ class PipelineFailed(RuntimeError):
         self.wall, self.peak, self.stages = wall, peak, stages
 
 
-def run_pipeline(path: Path, out_dir: Path) -> tuple[float, float | None, int, list[dict], str]:
+def run_pipeline(path: Path, out_dir: Path, code_root: Path | None = None,
+                 env_extra: dict[str, str] | None = None) -> tuple[float, float | None, int, list[dict], str]:
     """`refinery run` in a child with a fresh store; (wall s, CLI's own s, peak RSS, stages, stderr).
-    Raises PipelineFailed (with what was measured) when the CLI exits non-zero."""
+    `code_root`: run that checkout's code instead (a copy of an earlier commit, for before/after
+    figures in one run). Raises PipelineFailed (with what was measured) when the CLI exits non-zero."""
     refinery = Path(sys.executable).parent / "refinery"
     if not refinery.exists():
         raise FileNotFoundError(f"{refinery} not found: is the package installed in this venv?")
     for name in ("contacts.csv", "summary.json"):
         (out_dir / name).unlink(missing_ok=True)
     with tempfile.TemporaryDirectory(prefix="refinery-bench-store-") as store:
-        env = dict(os.environ, REFINERY_LOCAL_STORE=store)
+        env = dict(os.environ, REFINERY_LOCAL_STORE=store, **(env_extra or {}))
         env.pop("DAGSTER_HOME", None)  # in-memory Dagster instance: nothing left behind
+        if code_root is not None:
+            env["PYTHONPATH"] = str(code_root)  # ahead of this checkout's editable install
         log_path = Path(store) / "stderr.txt"
         with open(log_path, "wb") as err:
             code, wall, peak = run_measured(
                 [str(refinery), "run", str(path), "--controller", "bench", "--out", str(out_dir)],
-                env=env, cwd=ROOT, stdout=err, stderr=err,
+                env=env, cwd=code_root or ROOT, stdout=err, stderr=err,
             )
         text = log_path.read_text("utf-8", errors="replace")
     if code != 0:
@@ -275,7 +296,25 @@ def pair_patterns(pairs: pd.DataFrame, described: pd.DataFrame, truth: pd.DataFr
 # ----------------------------------------------------------------------------------------------
 # One size
 # ----------------------------------------------------------------------------------------------
-def run_size(rows: int, seed: int, log=print) -> SizeRun:
+EXPORTS_COMPARED = ("contacts.csv", "golden.csv", "duplicates.csv", "merge_audit.csv", "review.csv")
+_UPLOAD_ID = re.compile(rb"up-\d{8}t\d{6}-[0-9a-f]{8}")
+
+
+def compare_exports(a: Path, b: Path) -> str:
+    """Which export files two runs wrote identically (upload ids, new in each run, aside)."""
+    same, differ = [], []
+    for name in EXPORTS_COMPARED:
+        try:
+            x, y = (_UPLOAD_ID.sub(b"UP", (d / name).read_bytes()) for d in (a, b))
+        except OSError:
+            differ.append(f"{name} (missing)")
+            continue
+        (same if x == y else differ).append(name)
+    text = f"identical: {', '.join(same) or 'none'}"
+    return text + (f"; different: {', '.join(differ)}" if differ else "")
+
+
+def run_size(rows: int, seed: int, log=print, before: Path | None = None, before_label: str | None = None) -> SizeRun:
     DATA_DIR.mkdir(parents=True, exist_ok=True)
     out_dir = OUT_DIR / str(rows)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -307,6 +346,26 @@ def run_size(rows: int, seed: int, log=print) -> SizeRun:
             MethodRun("refinery pipeline", wall, cli_s, peak, score_clusters(preds["refinery pipeline"], truth))
         )
         log(f"[{rows:,}] refinery run: {wall:.1f} s, peak {peak / 2**20:.0f} MiB")
+
+    if before is not None:
+        label = f"refinery pipeline before ({before_label or before.name})"
+        before_out = OUT_DIR / f"{rows}-before"
+        before_out.mkdir(parents=True, exist_ok=True)
+        log(f"[{rows:,}] {label} ...")
+        run.before_label = label
+        try:
+            b_wall, b_cli, b_peak, b_stages, _ = run_pipeline(path, before_out, code_root=before)
+            b_contacts, _ = read_pipeline_output(before_out, rows)
+        except PipelineFailed as exc:
+            run.before_stages = exc.stages
+            run.methods.append(MethodRun(label, exc.wall, None, exc.peak, None, error=str(exc)))
+        else:
+            run.before_stages = b_stages
+            run.methods.append(MethodRun(label, b_wall, b_cli, b_peak,
+                                         score_clusters(b_contacts[["row_number", "cluster_id"]], truth)))
+            if contacts is not None:
+                run.exports_compared = compare_exports(out_dir, before_out)
+            log(f"[{rows:,}] {label}: {b_wall:.1f} s, peak {b_peak / 2**20:.0f} MiB; {run.exports_compared}")
 
     for name, label in (("plain_splink", "plain Splink"), ("exact_email", "exact e-mail")):
         log(f"[{rows:,}] baseline {name} ...")
@@ -479,20 +538,15 @@ def render_section(runs: list[SizeRun], machine: dict[str, str], argv_text: str)
         out += [facts + ".", ""]
         if pipeline.error:
             out += [f"**The pipeline failed**: `{pipeline.error}`", ""]
-        out += [
-            *size_table(run),
-            "",
-            "Pipeline stages (as printed by `refinery run`" + (", up to the failure" if pipeline.error else "") + "):",
-            "",
-            "| stage | rows | s | rows/s | detail |",
-            "|---|--:|--:|--:|---|",
-        ]
-        for st in run.stages:
-            rate = f"{st['rows'] / st['seconds']:,.0f}" if st["seconds"] > 0 else ""
-            out.append(f"| {st['stage']} | {st['rows']:,} | {st['seconds']:.2f} | {rate} | {st['detail']} |")
-        total = sum(st["seconds"] for st in run.stages)
-        out.append(f"| *sum of stages* | | {total:.2f} | | |")
-        out.append("")
+        out += [*size_table(run), ""]
+        out += targets_lines(run)
+        if run.exports_compared:
+            out += [f"Exports of *{run.before_label}* and of this code on the same file (upload ids aside): "
+                    f"{run.exports_compared}.", ""]
+        out += stage_table(run.stages, "Pipeline stages (as printed by `refinery run`"
+                           + (", up to the failure" if pipeline.error else "") + ")")
+        if run.before_stages:
+            out += stage_table(run.before_stages, f"Stages of *{run.before_label}*")
         for method, top in (("refinery pipeline", 10), ("plain Splink", 5)):
             m = next((m for m in run.methods if m.name == method), None)
             if m is None or m.scores is None:
@@ -515,6 +569,44 @@ def render_section(runs: list[SizeRun], machine: dict[str, str], argv_text: str)
                 out.append("")
     out.append(END)
     return "\n".join(out) + "\n"
+
+
+def stage_table(stages: list[dict], title: str) -> list[str]:
+    """Per-stage rows, time, rate and memory; *RSS* is the CLI process when the stage ended,
+    *peak* its high-water mark so far (the stage where it jumps is the one that set it)."""
+    out = [title + "; *RSS* = the process when the stage ended, *peak* = its highest so far:", "",
+           "| stage | rows | s | rows/s | RSS MiB | peak MiB | detail |", "|---|--:|--:|--:|--:|--:|---|"]
+    for st in stages:
+        rate = f"{st['rows'] / st['seconds']:,.0f}" if st["seconds"] > 0 else ""
+        rss = "" if st.get("rss_mib") is None else f"{st['rss_mib']:,}"
+        peak = "" if st.get("peak_mib") is None else f"{st['peak_mib']:,}"
+        out.append(f"| {st['stage']} | {st['rows']:,} | {st['seconds']:.2f} | {rate} | {rss} | {peak} | {st['detail']} |")
+    total = sum(st["seconds"] for st in stages)
+    out += [f"| *sum of stages* | | {total:.2f} | | | | |", ""]
+    return out
+
+
+# Targets of issue 7 for a 1M-row upload on this machine.
+TARGET_SECONDS = 240.0
+TARGET_PEAK_BYTES = 8 * 2**30
+TARGET_VS_SPLINK = 3.0
+
+
+def targets_lines(run: SizeRun) -> list[str]:
+    pipe = run.methods[0]
+    splink = next((m for m in run.methods if m.name == "plain Splink"), None)
+    if pipe.scores is None:
+        return []
+    parts = [f"wall {pipe.process_seconds:,.1f} s" + (f" (target < {TARGET_SECONDS:.0f} s at 1M: "
+             f"{'met' if pipe.process_seconds < TARGET_SECONDS else 'missed'})" if run.rows == 1_000_000 else "")]
+    if pipe.peak_rss_bytes:
+        parts.append(f"peak {pipe.peak_rss_bytes / 2**30:.2f} GiB (target < 8 GiB: "
+                     f"{'met' if pipe.peak_rss_bytes < TARGET_PEAK_BYTES else 'missed'})")
+    if splink is not None and splink.process_seconds:
+        ratio = pipe.process_seconds / splink.process_seconds
+        parts.append(f"{ratio:.2f}× plain Splink's wall time (target ≤ {TARGET_VS_SPLINK:.0f}×: "
+                     f"{'met' if ratio <= TARGET_VS_SPLINK else 'missed'})")
+    return ["Against the targets (issue 7): " + "; ".join(parts) + ".", ""]
 
 
 def print_run(run: SizeRun) -> None:
@@ -541,13 +633,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sizes", default="10000,100000", help="comma-separated row counts")
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-markdown", action="store_true", help="print only, leave BENCHMARKS.md alone")
+    parser.add_argument("--before", metavar="DIR", help="also run this checkout's pipeline (an earlier commit, "
+                        "e.g. from `git archive`) on the same file, for before/after figures in one run")
+    parser.add_argument("--before-label", help="how to name that checkout in the report (default: its folder)")
+    parser.add_argument("--before-sizes", help="comma-separated sizes to run the earlier checkout on (default: all)")
     args = parser.parse_args(argv)
     sizes = [int(s.replace("_", "")) for s in args.sizes.split(",") if s.strip()]
     machine = machine_info()
     load_before = load_average()
     runs = []
+    before_sizes = {int(x.replace("_", "")) for x in args.before_sizes.split(",")} if args.before_sizes else set(sizes)
     for rows in sizes:
-        run = run_size(rows, args.seed, log=lambda msg: print(msg, file=sys.stderr, flush=True))
+        run = run_size(rows, args.seed, log=lambda msg: print(msg, file=sys.stderr, flush=True),
+                       before=Path(args.before).resolve() if args.before and rows in before_sizes else None,
+                       before_label=args.before_label)
         print_run(run)
         runs.append(run)
     machine["load average (1/5/15 min) before / after"] = f"{load_before} / {load_average()}"
@@ -559,6 +658,8 @@ def main(argv: list[str] | None = None) -> int:
                 "runs": [
                     {
                         "rows": r.rows, "seed": r.seed, "file_bytes": r.file_bytes, "stages": r.stages,
+                        "before_stages": r.before_stages, "before_label": r.before_label,
+                        "exports_compared": r.exports_compared,
                         "summary": r.pipeline_summary, "patterns": r.patterns,
                         "pattern_marginals": r.marginals,
                         "methods": [
@@ -577,6 +678,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not args.no_markdown:
         argv_text = "python -m bench.bench_pipeline --sizes " + ",".join(map(str, sizes)) + f" --seed {args.seed}"
+        if args.before:
+            argv_text += f" --before <checkout of {args.before_label or Path(args.before).name}>"
+            if args.before_sizes:
+                argv_text += f" --before-sizes {args.before_sizes}"
         replace_section(render_section(runs, machine, argv_text), BEGIN.split(' (')[0], END, BENCHMARKS_MD)
         print(f"\nwrote {BENCHMARKS_MD.relative_to(ROOT)} and {results.relative_to(ROOT)}", file=sys.stderr)
     return 0

@@ -8,10 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import sys
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -28,12 +30,162 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 class _LiveProgress:
-    """Stands in for ProgressResource in CLI runs: prints each stage as it finishes."""
+    """Stands in for ProgressResource in CLI runs: prints each stage as it finishes and, while a
+    long stage runs, a live line saying it is alive and how far it has got (the stage's own notes,
+    such as the step of standardisation or the candidate pairs scored, and DuckDB's progress of
+    the running query). On a terminal the line is rewritten every second; otherwise (a log file,
+    the benchmarks) one line is added every `REFINERY_PROGRESS_SECONDS` (default 30)."""
+
+    def __init__(self, stream=None):
+        self.stream = stream if stream is not None else sys.stderr
+        self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
+        default = 1.0 if self.tty else 30.0
+        try:
+            self.interval = float(os.environ.get("REFINERY_PROGRESS_SECONDS") or default)
+        except ValueError:
+            self.interval = default
+        self._lock = threading.Lock()
+        self._live = False  # a live line is on screen (TTY only)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "_LiveProgress":
+        if self.interval > 0:
+            self._thread = threading.Thread(target=self._run, name="refinery-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        self._clear()
 
     def reporter(self):
         from resources.dagster_resources import ProgressReporter
 
-        return ProgressReporter(enabled=True)
+        live = self
+
+        class _Reporter(ProgressReporter):
+            def stage(self, name: str, rows: int, seconds: float, detail: str = "") -> None:
+                from pipelines import progress
+
+                progress.finish(name)
+                _release_memory()
+                memory = _memory_note()
+                detail = f"{detail}  {memory}" if detail else memory
+                with live._lock:
+                    live._clear_locked()
+                    super().stage(name, rows, seconds, detail)
+
+        return _Reporter(stream=self.stream, enabled=True)
+
+    def line(self) -> str | None:
+        """The live line for the running stage, or None when no stage is running."""
+        from pipelines import progress
+
+        running = progress.current()
+        if running is None:
+            return None
+        stage, since = running
+        snap = progress.snapshot(stage)
+        parts = [f"{time.monotonic() - since:,.0f} s"]
+        if snap.text:
+            parts.append(snap.text)
+        if snap.query_percent is not None:
+            parts.append(f"query {snap.query_percent:.0f} %")
+        return f"  … {stage}: " + ", ".join(parts)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            text = self.line()
+            if text is None:
+                continue
+            with self._lock:
+                if self.tty:
+                    self.stream.write("\r\x1b[K" + text[:200])
+                    self._live = True
+                else:
+                    self.stream.write(text + "\n")
+                self.stream.flush()
+
+    def _clear_locked(self) -> None:
+        if self._live:
+            self.stream.write("\r\x1b[K")
+            self.stream.flush()
+            self._live = False
+
+    def _clear(self) -> None:
+        with self._lock:
+            self._clear_locked()
+
+
+def _release_memory() -> None:
+    """Hand memory freed by the stage that just ended back to the system before the next one.
+
+    Stage outputs are in the store by then; what their tables and Python objects used is free
+    but kept by the allocators (glibc's arenas, Arrow's pool) and shows as RSS that the next
+    stage adds to. Measured by bench/bench_scale.py (per-stage RSS)."""
+    import ctypes
+    import gc
+
+    gc.collect()
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # noqa: BLE001 - only an optimisation
+        pass
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
+
+
+def _memory_note() -> str:
+    """'[RSS 812 MiB, peak 1,930 MiB]': this process now and at its highest so far (the stage
+    that raised the peak is the one whose line shows it first); the benchmarks read it."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    try:
+        with open("/proc/self/statm") as fh:
+            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return f"[peak {peak:,.0f} MiB]"
+    return f"[RSS {rss:,.0f} MiB, peak {peak:,.0f} MiB]"
+
+
+@contextlib.contextmanager
+def _outputs_not_kept():
+    """Run `materialize` without Dagster keeping every asset's output in memory until the run ends.
+
+    `materialize` executes in process with output capture on (so that tests can read outputs
+    back from the result): every stage's table stays referenced for the whole run, and a
+    1M-row upload peaked at 11 GiB, growing stage after stage. The outputs are in the IO
+    manager's store already and the CLI reads only success and events, so capture is switched
+    off for this call. (Dagster 1.13 offers no public switch: this wraps the function
+    `JobDefinition.execute_in_process` imports at call time; if it is not there, nothing changes.)"""
+    try:
+        from dagster._core.execution import execute_in_process as eip
+    except ImportError:  # a Dagster without that module: run as is
+        yield
+        return
+    original = getattr(eip, "core_execute_in_process", None)
+    if original is None:
+        yield
+        return
+
+    def without_capture(*args, **kwargs):
+        if "output_capturing_enabled" in kwargs:
+            kwargs["output_capturing_enabled"] = False
+        return original(*args, **kwargs)
+
+    eip.core_execute_in_process = without_capture
+    try:
+        yield
+    finally:
+        eip.core_execute_in_process = original
 
 
 def _instance():
@@ -138,18 +290,26 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     print(f"refinery: upload {upload_id} for controller {controller}", file=sys.stderr)
     started = time.perf_counter()
-    resources = build_resources(settings) | {"progress": _LiveProgress()}
-    with _instance() as instance:
-        instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
-        result = materialize(
-            [*CONTACT_ASSETS, *ALL_CHECKS],
-            partition_key=upload_id,
-            instance=instance,
-            resources=resources,
-            raise_on_error=False,
-            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-            tags={"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id},
-        )
+    from pipelines import progress as progress_notes
+
+    progress_notes.reset()
+    live = _LiveProgress().start()
+    resources = build_resources(settings) | {"progress": live}
+    try:
+        with _instance() as instance:
+            instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+            with _outputs_not_kept():
+                result = materialize(
+                    [*CONTACT_ASSETS, *ALL_CHECKS],
+                    partition_key=upload_id,
+                    instance=instance,
+                    resources=resources,
+                    raise_on_error=False,
+                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+                    tags={"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id},
+                )
+    finally:
+        live.stop()
     if not result.success:
         return _fail(f"{path}: {_step_failure_message(result)}", code=1)
 

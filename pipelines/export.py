@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass
 
-import duckdb
+
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from pipelines import duckdb_config
 from pipelines.reader import SourceInfo, source_column_name
 
 CONTRACT_COLUMNS: tuple[str, ...] = (
@@ -150,7 +151,7 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
         FROM raw AS r LEFT JOIN rows AS x USING (row_number)
         ORDER BY r.row_number
     """
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("raw", raw.select(["row_number", *custom]))
         con.register("linked", linked)
@@ -190,7 +191,12 @@ def to_csv_bytes(table: pa.Table, fmt: CsvFormat = CsvFormat()) -> tuple[bytes, 
     pacsv.write_csv(
         neutralise_formulas(_as_text(table)), buf, pacsv.WriteOptions(delimiter=fmt.delimiter, quoting_style="needed")
     )
-    text = buf.getvalue().decode("utf-8")
+    data = buf.getvalue()
+    if fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
+        # Arrow writes UTF-8 already: no decode and re-encode of the whole file (a copy of a
+        # few hundred MB at a million rows), just the byte-order mark Excel needs.
+        return (b"\xef\xbb\xbf" + data if fmt.encoding.lower().endswith("sig") else data), fmt
+    text = data.decode("utf-8")
     try:
         return text.encode(fmt.encoding), fmt
     except UnicodeEncodeError:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import duckdb
+
 import pyarrow as pa
 
+from pipelines import duckdb_config
 from sql import load_sql
 
 SURVIVORSHIP_RULES = ("most_complete", "most_recent", "most_frequent", "preferred_source")
@@ -22,6 +23,14 @@ GOLDEN_FIELDS: dict[str, tuple[str, str]] = {
     "country": ("country", "country"),
 }
 _ALIAS = {"email": "email_pair", "phone": "phone_pair", "company": "company_pair"}
+
+
+# Columns of the records that golden_sql reads (fields, completeness, ranks, sources).
+_GOLDEN_INPUTS = frozenset({
+    "person_id", "record_key", "upload_id", "row_number", "match_probability", "received_at", "source",
+    "civility", "first_name", "last_name", "email", "email_qualification", "phone_e164", "phone_type",
+    "other_phones", "company", "legal_form", "website", "linkedin_url", "job_title", "country",
+})
 
 
 class SurvivorshipError(ValueError):
@@ -73,9 +82,11 @@ def golden_records(
     records: pa.Table, upload_id: str, rules: dict[str, str] | None = None, preferred_source: str | None = None
 ) -> pa.Table:
     """Golden records of the persons in `records` (all their records, every batch)."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
-        con.register("records", records)
+        # Only the columns the survivorship SQL reads: its window functions would otherwise carry
+        # every column of every record (provenance structs included) through the sorts.
+        con.register("records", records.select([c for c in records.column_names if c in _GOLDEN_INPUTS]))
         return con.sql(golden_sql(upload_id, rules, preferred_source)).to_arrow_table()
     finally:
         con.close()
@@ -83,7 +94,7 @@ def golden_records(
 
 def touched_records(all_records: pa.Table, upload_id: str) -> pa.Table:
     """Every record (any batch) of the persons that this upload's records belong to."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("r", all_records)
         return con.sql(
@@ -96,7 +107,7 @@ def touched_records(all_records: pa.Table, upload_id: str) -> pa.Table:
 def master_flags(linked: pa.Table) -> pa.Array:
     """Per row of this upload: true for the most complete row of its person within this upload
     (one per person and file), by the same completeness order as the golden record."""
-    con = duckdb.connect()
+    con = duckdb_config.connect()
     try:
         con.register("linked", linked)
         return con.sql(

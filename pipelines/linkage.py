@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
-from pipelines import clustering, linkage_model
+from pipelines import clustering, duckdb_config, linkage_model, progress
 from pipelines.master import Master, person_number, record_keys
 from sql import load_sql
 
@@ -182,7 +182,7 @@ def link_upload(
     source: str = "upload",
     master: Master | None = None,
     train: bool | None = None,
-    memory_limit: str = "4GB",
+    memory_limit: str | None = None,
 ) -> UploadLinkage:
     """Link one upload's enriched rows within themselves and against the controller's master."""
     from splink import DuckDBAPI, Linker
@@ -205,8 +205,9 @@ def link_upload(
     combined = combined.append_column("uid", pa.array(range(1, combined.num_rows + 1), pa.int64()))
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET threads = 2")
+    # memory_limit, temp_directory (spilling) and threads from the settings (pipelines/duckdb_config).
+    db_settings = duckdb_config.configure(con, memory_limit=memory_limit)
+    progress.watch_query(con, "linked_contacts")
     data = linkage_input(con, combined)
     con.register("contacts", data)
     prior = pa.array([previous_ids.get(k) for k in combined.column("record_key").to_pylist()], pa.string())
@@ -239,9 +240,7 @@ def link_upload(
         if not do_train:
             training_report["prior_for_this_file"] = estimate_prior(linker)
         model = linker.misc.save_model_to_json()
-        predictions = linker.inference.predict(threshold_match_probability=min(PREDICT_THRESHOLD, REVIEW_THRESHOLD))
-        con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT * FROM {predictions.physical_name}")
-        pairs_scored = con.execute("SELECT count(*) FROM predictions").fetchall()[0][0]
+        pairs_scored = _predict(con, linker, combined.num_rows, db_settings.predict_chunk_rows)
         candidates = con.sql(
             f"SELECT uid_l, uid_r, match_probability FROM predictions WHERE match_probability >= {REVIEW_THRESHOLD}"
         ).to_arrow_table()
@@ -295,6 +294,30 @@ def link_upload(
         trained=do_train, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
         components_split=result.components_split, persons_absorbed=absorbed, training=training_report,
     )
+
+
+def _predict(con: duckdb.DuckDBPyConnection, linker: Any, n_records: int, chunk_rows: int) -> int:
+    """Score the candidate pairs into the `predictions` view; returns how many were scored.
+
+    A large upload is scored in slices of its records (Splink's left-hand chunks, each slice
+    against every record), so DuckDB never holds more than one slice's candidate pairs in flight;
+    the progress line shows the pairs scored so far."""
+    threshold = min(PREDICT_THRESHOLD, REVIEW_THRESHOLD)
+    n_chunks = max(1, math.ceil(n_records / chunk_rows))
+    tables, scored = [], 0
+    for i in range(1, n_chunks + 1):
+        if n_chunks == 1:
+            chunk = linker.inference.predict(threshold_match_probability=threshold)
+        else:
+            chunk = linker.inference.predict_chunk(
+                left_chunk=(i, n_chunks), right_chunk=(1, 1), threshold_match_probability=threshold
+            )
+        tables.append(chunk.physical_name)
+        scored += con.execute(f"SELECT count(*) FROM {chunk.physical_name}").fetchall()[0][0]
+        progress.note("linked_contacts", f"{scored:,} candidate pairs kept after slice {i}/{n_chunks}")
+    union = " UNION ALL ".join(f"SELECT * FROM {t}" for t in tables)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS {union}")
+    return scored
 
 
 def _labels_sql(model: dict[str, Any]) -> str:

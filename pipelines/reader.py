@@ -96,11 +96,88 @@ def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
     else:
         text, encoding = _decode(data)
         # A NUL byte has no meaning in a contact list; csv would stop at it, so it goes.
-        text = text.replace("\x00", "")
-        delimiter = _sniff_delimiter(text)
-        rows = _csv_records(text, delimiter, limits)
+        if "\x00" in text:
+            text = text.replace("\x00", "")
+        sample = text[:65536]
+        del text  # the whole file as a str (up to 4 bytes a character): not kept while Arrow parses
+        delimiter = _sniff_delimiter(sample)
         fmt = "csv"
+        table = _arrow_csv(data, sample, encoding, delimiter, limits)
+        if table is not None:
+            return table
+        rows = _csv_records(_decode(data)[0].replace("\x00", ""), delimiter, limits)
     return _rows_to_table(rows, fmt, encoding, delimiter, limits)
+
+
+# Encodings Arrow's CSV reader reads the same way as Python (single-byte or UTF-8, where
+# dropping NUL bytes is dropping NUL characters).
+_ARROW_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1"}
+
+
+def _arrow_csv(data: bytes, sample: str, encoding: str, delimiter: str, limits: Limits) -> pa.Table | None:
+    """The common case read by Arrow's multi-threaded CSV reader, straight into string columns,
+    without a Python object per cell (a 5M-row file would need tens of GB as Python lists).
+
+    Only a regular file takes this path: every record as wide as the header, no blank line, no
+    blank record before the header. Anything else (ragged rows, blank lines kept as empty rows,
+    UTF-16) returns None and is read record by record by `_csv_records`, which keeps every
+    such row as it is. Both give the same table for a regular file."""
+    import pyarrow.csv as pacsv
+
+    if encoding not in _ARROW_ENCODINGS or not sample:
+        return None
+    first = next(csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter, strict=False), None)
+    if not first or not any(cell.strip() for cell in first) or len(first) > limits.max_columns:
+        return None
+    width = len(first)
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
+    body = body.replace(b"\x00", b"")
+    irregular = []
+
+    def on_invalid_row(row) -> str:
+        irregular.append(row.number)
+        return "skip"
+
+    names = [f"c{i}" for i in range(width)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(body),
+            read_options=pacsv.ReadOptions(
+                column_names=names, encoding=_ARROW_ENCODINGS[encoding], block_size=16 * 2**20
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delimiter, quote_char='"', double_quote=True, escape_char=False,
+                newlines_in_values=True, ignore_empty_lines=False, invalid_row_handler=on_invalid_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={n: pa.string() for n in names}, strings_can_be_null=False,
+                quoted_strings_can_be_null=False, null_values=[],
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, ValueError):
+        return None
+    if irregular:
+        return None
+    if table.num_rows == 0:
+        return None
+    header = table.slice(0, 1).to_pylist()[0]
+    if [header[n] for n in names] != first:
+        return None  # Arrow and Python csv read the header differently: let Python read it all
+    table = table.slice(1)
+    # Trailing records made only of blanks are the end of the file, not data.
+    import pyarrow.compute as pc
+
+    blank = None
+    for n in names:
+        empty = pc.equal(pc.utf8_trim_whitespace(table.column(n)), "")
+        blank = empty if blank is None else pc.and_(blank, empty)
+    if blank is not None and table.num_rows:
+        filled = pc.indices_nonzero(pc.invert(blank))
+        last = filled[-1].as_py() + 1 if len(filled) else 0
+        table = table.slice(0, last)
+    if table.num_rows > limits.max_rows:
+        raise InputFileError(f"the file has more than {limits.max_rows:,} data rows allowed (REFINERY_MAX_ROWS)")
+    return _columns_to_table([table.column(n).combine_chunks() for n in names], first, "csv", encoding, delimiter, limits)
 
 
 def _csv_records(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
@@ -307,7 +384,7 @@ def _rows_to_table(
         start += 1
     if start >= len(rows):
         raise InputFileError("the file is empty")
-    header = [h.replace("\ufeff", "").strip() for h in rows[start]]
+    header = rows[start]
     body = rows[start + 1 :]
     if not body:
         raise InputFileError("the file has a header but no data rows")
@@ -319,7 +396,22 @@ def _rows_to_table(
             f"the file has {width:,} columns, more than the {limits.max_columns:,} allowed (REFINERY_MAX_COLUMNS)"
         )
     # Extra fields beyond the header are kept in extra columns rather than lost.
-    header += [""] * (width - len(header))
+    columns = [pa.array([r[i] if i < len(r) else "" for r in body], pa.string()) for i in range(width)]
+    return _columns_to_table(columns, header + [""] * (width - len(header)), fmt, encoding, delimiter, limits)
+
+
+def _columns_to_table(
+    body: list[pa.Array], header: list[str], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits
+) -> pa.Table:
+    """The pipeline's raw table from the data columns and the header record (as wide as the data)."""
+    if not body or len(body[0]) == 0:
+        raise InputFileError("the file has a header but no data rows")
+    width = len(body)
+    if width > limits.max_columns:
+        raise InputFileError(
+            f"the file has {width:,} columns, more than the {limits.max_columns:,} allowed (REFINERY_MAX_COLUMNS)"
+        )
+    header = [h.replace("\ufeff", "").strip() for h in header]
     headers = _unique_headers(header)
     mapping = map_headers(headers)
     if not mapping.fields:
@@ -332,18 +424,17 @@ def _rows_to_table(
             "no identity column: the file needs an e-mail column, a name and a company column, "
             "or a LinkedIn column"
         )
-    columns = {"row_number": pa.array(range(1, len(body) + 1), pa.int64())}
+    n = len(body[0])
+    columns = {"row_number": pa.array(range(1, n + 1), pa.int64())}
     for i in range(width):
-        columns[source_column_name(i)] = pa.array(
-            [r[i] if i < len(r) else "" for r in body], pa.string()
-        )
+        columns[source_column_name(i)] = body[i]
     info = SourceInfo(
         format=fmt,
         encoding=encoding,
         delimiter=delimiter,
         headers=headers,
         fields=mapping.fields,
-        data_rows=len(body),
+        data_rows=n,
         columns=width,
     )
     return with_source_info(pa.table(columns), info)

@@ -25,6 +25,7 @@ from pipelines.fields.names import (
 )
 from pipelines.fields.phone_context import phone_regions, split_phone_cells, standardise_phones_in_context
 from pipelines.fields.web import standardise_websites
+from pipelines import progress
 from pipelines.provenance import INPUT, NORMALISED, source_struct
 
 STRING = pa.string()
@@ -113,21 +114,35 @@ def _derived(value: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_valid(value), pa.scalar(NORMALISED), pa.scalar(None, STRING))
 
 
+# The name this stage's progress notes go under (the Dagster asset's name).
+PROGRESS_STAGE = "standardised_contacts"
+_STEPS = ("names", "companies and websites", "e-mails", "phones", "other fields", "notes and provenance")
+
+
+def _step(i: int, rows: int) -> None:
+    progress.note(PROGRESS_STAGE, f"{_STEPS[i]} ({i + 1} of {len(_STEPS)} steps, {rows:,} rows)")
+
+
 def standardise(validated: pa.Table, default_country: str = "FR", language: str = "fr") -> pa.Table:
     """Standardised contacts for the validated rows, same rows in the same order."""
     col = validated.column
+    rows = validated.num_rows
+    _step(0, rows)
     split_first, split_last = split_full_names(col("full_name"))
     first_name = standardise_first_names(pc.coalesce(col("first_name"), split_first))
     last_name = standardise_last_names(pc.coalesce(col("last_name"), split_last))
 
+    _step(1, rows)
     country = standardise_countries(col("country"))
     company, company_key, legal_form = standardise_company_names(col("company"))
     website, website_domain = standardise_websites(col("website"))
+    _step(2, rows)
     email, email_note, salvage = standardise_emails_with_salvage(col("email"))
     # Forgotten "@" or TLD, company-domain typos: repaired with what the other rows say.
     email, email_note = repair_in_context(email, email_note, salvage, website_domain, company_key)
     email_domain = email_domains(email)
 
+    _step(3, rows)
     regions = phone_regions(country, company_key, website_domain, email_domain)
     fallback = _fallback_regions(country, default_country)
     phone_main, phone_second = split_phone_cells(col("phone"))
@@ -144,6 +159,7 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
         pc.if_else(both, mobile, pa.scalar(None, STRING)),
         pc.if_else(pc.not_equal(second, phone_e164).fill_null(True), second, pa.scalar(None, STRING)),
     )
+    _step(4, rows)
     linkedin_url = standardise_linkedin(col("linkedin_url"))
     civility = standardise_civility(col("civility"), language)
     job_title = standardise_job_titles(col("job_title"))
@@ -154,6 +170,7 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
     siren_given = siren
     siren, siren_conflict = reconcile_siren(siren, siret, vat_number)
 
+    _step(5, rows)
     # An invalid address leaves the e-mail column for the notes with its reason and the value as
     # sent ("invalid e-mail (missing @): jean.dupont.acme.fr"): never silently dropped.
     email_lost = pc.and_(pc.is_null(email), pc.is_valid(email_note)).fill_null(False)
