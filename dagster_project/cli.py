@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -196,6 +197,11 @@ def _instance():
     return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
 
 
+# Exceptions whose messages are written for the operator (one line, actionable, nothing personal).
+OPERATOR_ERRORS = frozenset({"S3StoreError", "RecordsError", "ImapError", "MailboxExportError", "MasterChangedError",
+                             "InputFileError", "ReferenceFileError"})
+
+
 def _step_failure_message(result) -> str:
     for event in result.all_events:
         if event.is_step_failure:
@@ -207,7 +213,13 @@ def _step_failure_message(result) -> str:
                 error = data.error
                 while error.cause is not None:
                     error = error.cause
-                return f"internal error in {event.step_key}: {error.cls_name}: {error.message.strip().splitlines()[0]}"
+                first = error.message.strip().splitlines()[0] if error.message.strip() else ""
+                # "resources.s3_store.S3StoreError: S3 put of ..." -> the message alone.
+                first = re.sub(rf"^[\w.]*{re.escape(error.cls_name)}: ", "", first)
+                if error.cls_name in OPERATOR_ERRORS:
+                    # Errors written for the operator (what failed, what to do): said as they are.
+                    return f"{event.step_key}: {first}"
+                return f"internal error in {event.step_key}: {error.cls_name}: {first}"
     for event in result.all_events:
         if event.event_type_value == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data

@@ -146,6 +146,8 @@ def test_a_persistent_error_fails_the_run_and_publishes_no_summary(
     last = err.strip().splitlines()[-1]
     assert "S3 put of an export file (golden.csv) failed after 2 attempt(s)" in last, err
     assert "SlowDown (HTTP 503)" in last and "re-run the upload" in last
+    # Said as written for the operator: no "internal error", no class path.
+    assert "internal error" not in last and "resources.s3_store" not in last
     published = _exports(bucket, moto_endpoint, "down")
     assert published and not any(k.endswith("/summary.json") for k in published)
     assert not out.exists() or not (out / "summary.json").exists()
