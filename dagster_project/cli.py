@@ -228,6 +228,22 @@ def _step_failure_message(result) -> str:
     return "the run failed"
 
 
+def authorise_command(store, controller: str, run_settings, sources: list[str], run_options: dict):
+    """A command run by hand is itself the controller's instruction (DPA III.2): the standing
+    settings are recorded if they changed, then this run; refused (InstructionRefused) after the
+    end of the contract. Returns the run instruction."""
+    from pipelines import controller_settings
+    from pipelines.instructions import authorise_cli_run
+    from resources.instruction_log import RecordsDB
+
+    stored, stored_sources = controller_settings.resolve(store, controller)
+    with RecordsDB.from_env() as db:
+        return authorise_cli_run(
+            db, controller, run_settings.to_dict(), sources, run_options,
+            stored_settings=stored.to_dict(), stored_sources=stored_sources, actor=os.environ.get("USER"),
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.settings import Settings
     from resources.layout import check_controller
@@ -272,17 +288,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     # `refinery run` is itself the controller's instruction (DPA III.2): recorded, or refused
     # (for instance after the end of the contract) before anything is uploaded.
-    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused, authorise_cli_run
-    from resources.instruction_log import RecordsDB, RecordsError
+    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused
+    from resources.instruction_log import RecordsError
 
     run_options = {"keep_input_format": bool(args.keep_input_format), "origin": "cli"}
     try:
-        stored, stored_sources = controller_settings.resolve(store, controller)
-        with RecordsDB.from_env() as db:
-            instruction = authorise_cli_run(
-                db, controller, run_settings.to_dict(), sources, run_options,
-                stored_settings=stored.to_dict(), stored_sources=stored_sources, actor=os.environ.get("USER"),
-            )
+        instruction = authorise_command(store, controller, run_settings, sources, run_options)
     except (InstructionRefused, RecordsError, controller_settings.SettingsError) as exc:
         return _fail(str(exc), code=1)
     upload_id = new_upload_id()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -37,12 +36,12 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     from assets.mailboxes import MAILBOX_ASSETS
     from assets.uploads import mailbox_scans_partitions
-    from dagster_project.cli import _LiveProgress, _instance, _step_failure_message
+    from dagster_project.cli import _LiveProgress, _instance, _step_failure_message, authorise_command
     from dagster_project.definitions import build_object_store, build_resources
     from dagster_project.settings import Settings
     from pipelines import controller_settings
-    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused, authorise_cli_run
-    from resources.instruction_log import RecordsDB, RecordsError
+    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused
+    from resources.instruction_log import RecordsError
     from resources.layout import check_controller, check_mailbox_id, export_prefix, mailbox_export_prefix
     from resources.mailbox_scans import new_scan_id, register_scan
 
@@ -72,12 +71,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return _fail(f"mailbox {mailbox_id} is an {mailbox.source} mailbox: {hint}")
     run_options = {"origin": "cli", "mailbox_scan": True}
     try:
-        stored, stored_sources = controller_settings.resolve(store, controller)
-        with RecordsDB.from_env() as db:
-            instruction = authorise_cli_run(
-                db, controller, run_settings.to_dict(), sources, run_options,
-                stored_settings=stored.to_dict(), stored_sources=stored_sources, actor=os.environ.get("USER"),
-            )
+        instruction = authorise_command(store, controller, run_settings, sources, run_options)
     except (InstructionRefused, RecordsError, controller_settings.SettingsError) as exc:
         return _fail(str(exc), code=1)
     scan_id = new_scan_id()

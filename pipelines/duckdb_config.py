@@ -22,6 +22,8 @@ from pathlib import Path
 
 import duckdb
 
+from pipelines.env_settings import env_number
+
 _SIZE = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
 
 
@@ -42,16 +44,7 @@ class DuckDBSettings:
         temp = (env.get("REFINERY_DUCKDB_TEMP_DIR") or "").strip() or d.temp_directory
 
         def whole(name: str, default: int) -> int:
-            raw = (env.get(name) or "").strip()
-            if not raw:
-                return default
-            try:
-                value = int(raw.replace("_", ""))
-            except ValueError:
-                raise ValueError(f"{name}={raw!r} is not a whole number") from None
-            if value <= 0:
-                raise ValueError(f"{name} must be positive")
-            return value
+            return int(env_number(env, name, default, whole=True, positive=True))
 
         return cls(
             memory_limit=memory.replace(" ", ""),

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+from pipelines.env_settings import env_number
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -27,16 +29,7 @@ class Limits:
         env = dict(os.environ if env is None else env)
 
         def number(name: str, default: int) -> int:
-            raw = env.get(name)
-            if raw is None or raw.strip() == "":
-                return default
-            try:
-                value = int(raw.replace("_", ""))
-            except ValueError:
-                raise ValueError(f"{name}={raw!r} is not a whole number") from None
-            if value <= 0:
-                raise ValueError(f"{name} must be positive")
-            return value
+            return int(env_number(env, name, default, whole=True, positive=True))
 
         d = cls()
         return cls(

@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
 
+from pipelines.env_settings import env_number
+
 T = TypeVar("T")
 
 
@@ -65,16 +67,7 @@ class RetryPolicy:
 
 
 def _number(env: dict[str, str], name: str, default: float, minimum: float = 0.0) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number") from None
-    if value < minimum:
-        raise ValueError(f"{name}={raw!r} must be at least {minimum:g}")
-    return value
+    return env_number(env, name, default, minimum=minimum)
 
 
 class GaveUp(Exception):

@@ -33,6 +33,7 @@ from botocore.exceptions import ConnectionError as BotoConnectionError
 from botocore.utils import parse_timestamp
 
 from resources.object_store import ObjectStore, ObjectVersion, StoredObject, check_delete_prefix, check_key
+from pipelines.env_settings import env_number
 from resources.retry import GaveUp, RetryPolicy, call_with_retry, key_kind
 from resources.s3_target import SSE_MODES, S3Target, check_bucket
 
@@ -69,14 +70,7 @@ class S3ClientSettings:
             raise ValueError(f"REFINERY_S3_RETRY_MODE={mode!r}: expected 'standard' or 'adaptive'")
 
         def number(name: str, default: float) -> float:
-            raw = env.get(name, "").strip()
-            try:
-                value = float(raw) if raw else default
-            except ValueError:
-                raise ValueError(f"{name}={raw!r} is not a number") from None
-            if value <= 0:
-                raise ValueError(f"{name}={raw!r} must be positive")
-            return value
+            return env_number(env, name, default, positive=True)
 
         return cls(
             retry_mode=mode,
