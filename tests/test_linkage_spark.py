@@ -10,6 +10,7 @@ score differently; on this data nothing does.
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
 import os
@@ -190,7 +191,9 @@ def test_refinery_run_with_the_spark_backend_exports(tmp_path, monkeypatch):
     result = run_cli("run", str(path), "--controller", "acme", "--out", str(out), store=tmp_path / "store")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "400 rows in, 400 rows out" in result.stderr
-    summary = json.loads((out / "summary.json").read_text())
-    assert summary
-    lines = (out / "contacts.csv").read_text(encoding="utf-8-sig").splitlines()
-    assert len(lines) == 401
+    assert json.loads((out / "summary.json").read_text())  # written last: the export is complete
+    with (out / "contacts.csv").open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["row_number"] for r in rows] == [str(i) for i in range(1, 401)]
+    persons = {r["cluster_id"] for r in rows if r["status"] == "ok"}
+    assert all(p.startswith("P") for p in persons) and len(persons) < len(rows)  # duplicates were merged
