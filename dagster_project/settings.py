@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipelines.linkage_backend import LinkageBackend
 from resources.s3_target import SSE_MODES, S3Target, check_bucket, check_s3_target, parse_extra_endpoints
 
 STORAGE_KINDS = ("local", "s3")
@@ -50,6 +51,7 @@ class Settings:
         if storage == "s3":
             s3 = _s3_settings(env)
         _check_postgres_tls(env)
+        LinkageBackend.from_env(env)  # REFINERY_LINKAGE_BACKEND, REFINERY_SPARK_* (docs/scale.md)
         return cls(
             storage=storage,
             local_store=Path(env.get("REFINERY_LOCAL_STORE", ".refinery/store")).expanduser(),

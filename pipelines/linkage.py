@@ -185,6 +185,14 @@ def link_upload(
     memory_limit: str | None = None,
 ) -> UploadLinkage:
     """Link one upload's enriched rows within themselves and against the controller's master."""
+    from pipelines.linkage_backend import LinkageBackend
+
+    backend = LinkageBackend.from_env()
+    if backend.spark:  # REFINERY_LINKAGE_BACKEND=spark: pairs scored on Spark, the rest as below (docs/scale.md)
+        from pipelines import linkage_spark
+
+        return linkage_spark.link_upload(enriched, upload_id=upload_id, received_at=received_at, source=source,
+                                         master=master, train=train, memory_limit=memory_limit, backend=backend)
     from splink import DuckDBAPI, Linker
 
     master, previous_ids = (master or Master()).without_upload(upload_id)
