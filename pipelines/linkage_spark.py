@@ -33,7 +33,7 @@ import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from pipelines import clustering, linkage_model
+from pipelines import clustering, duckdb_config, linkage_model
 from pipelines.linkage import (
     MATCH_THRESHOLD,
     MIN_ROWS_TO_TRAIN,
@@ -217,7 +217,7 @@ def link_upload(
     source: str = "upload",
     master: Master | None = None,
     train: bool | None = None,
-    memory_limit: str = "4GB",
+    memory_limit: str | None = None,
     backend: LinkageBackend | None = None,
 ) -> UploadLinkage:
     """pipelines.linkage.link_upload with the pair scoring on Spark; the steps before and after it
@@ -241,8 +241,8 @@ def link_upload(
     combined = combined.append_column("uid", pa.array(range(1, combined.num_rows + 1), pa.int64()))
 
     con = duckdb.connect()
-    con.execute(f"SET memory_limit = '{memory_limit}'")
-    con.execute("SET threads = 2")
+    # The same DuckDB limits as the DuckDB path (pipelines/duckdb_config): only scoring is on Spark.
+    duckdb_config.configure(con, memory_limit=memory_limit)
     data = linkage_input(con, combined)
     con.register("contacts", data)
     prior = pa.array([previous_ids.get(k) for k in combined.column("record_key").to_pylist()], pa.string())
@@ -257,6 +257,17 @@ def link_upload(
         log.info("linkage on Spark: not training, scoring with the %s model", "controller's" if master.model else "shipped")
     model = duckdb_model(master.model or default_model())
     if combined.num_rows >= 2:
+        # The prior of a match falls as a file grows: re-estimated on this file as the DuckDB path
+        # does (pipelines.linkage.estimate_prior: counts of sure matches, cheap), then scored on Spark.
+        from splink import DuckDBAPI, Linker
+
+        from pipelines.linkage import estimate_prior
+
+        sdf = DuckDBAPI(connection=con).register(data, dataset_display_name="linkage_input")
+        prior_linker = Linker(sdf, {**model, "unique_id_column_name": "uid"}, log_level=None)
+        training_report["prior_for_this_file"] = estimate_prior(prior_linker)
+        model = {**model, "probability_two_random_records_match":
+                 prior_linker.misc.save_model_to_json()["probability_two_random_records_match"]}
         candidates, pairs_scored = score_pairs(data, model, backend)
     else:
         candidates, pairs_scored = score_pairs_empty(model), 0
