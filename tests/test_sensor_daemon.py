@@ -114,7 +114,7 @@ def test_instance_files_configure_postgres_queue_retries_and_no_telemetry(tmp_pa
         assert instance.run_storage.postgres_url.startswith("postgresql+psycopg2://")
         queue = instance.run_coordinator.get_run_queue_config()
         assert queue.max_concurrent_runs == 4
-        assert {"key": "refinery/controller", "value": {"applyLimitPerUniqueValue": True}, "limit": 2} in queue.tag_concurrency_limits
+        assert {"key": "refinery/controller", "value": {"applyLimitPerUniqueValue": True}, "limit": 1} in queue.tag_concurrency_limits
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 2
         assert not instance.run_retries_retry_on_asset_or_op_failure
         assert instance.get_settings("telemetry") == {"enabled": False}
