@@ -22,6 +22,7 @@ demo: install
 	$(BIN)/refinery run sample.csv --controller demo --out out
 
 test: install
+	./.ci/test-services
 	$(BIN)/python -m pytest -q
 
 bench: install
