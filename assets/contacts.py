@@ -201,7 +201,14 @@ def enriched_contacts(
         raise Failure(description=f"upload {manifest.upload_id}: {exc}") from None
     if finding:  # domains and counts only: what later uploads of this controller learn from
         email_patterns_store.save_upload(store, manifest.controller, manifest.upload_id, output.observations)
-    table = output.table
+    # What the controller's mailboxes said of these addresses (bounced, departed), kept in its
+    # master's e-mail history by mailbox scans (issue #9).
+    from pipelines import mailbox_updates
+    from pipelines.retention import read_parquet
+    from resources.master_store import master_prefix
+
+    table = mailbox_updates.with_email_status(
+        output.table, read_parquet(store, master_prefix(manifest.controller) + "email_events.parquet"))
     seconds = time.perf_counter() - started
     lineage = same_name_lineage(standardised_contacts, "standardised_contacts") | {
         c: {"standardised_contacts": ups} for c, ups in enrich_stage.LINEAGE.items()

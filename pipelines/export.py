@@ -60,6 +60,8 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "company_address",
     "company_postcode",
     "company_city",
+    # What the controller's mailboxes said of the address: invalid, departed, soft_bounce (issue #9).
+    "email_status",
 )
 # Per-field provenance: a struct column in the Parquet copy; in the CSV only on request
 # (settings `provenance_in_csv`, `refinery run --provenance`), as one readable text column.
@@ -128,7 +130,11 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
     fields = CONTRACT_COLUMNS[5:]
     # Quarantined rows have no provenance struct: every value they carry is as sent.
     trailing = [c for c in (PROVENANCE_COLUMN, PROVENANCE_TEXT_COLUMN) if c in linked.column_names]
-    ok_select = ", ".join([*fields, *EXTRA_COLUMNS, *trailing])
+    # An extra column a stage did not produce (the mailbox status before any scan, say) is empty.
+    present = set(linked.column_names)
+    ok_select = ", ".join([*fields, *[c if c in present else
+                                      f"NULL::{'DOUBLE' if c in _DOUBLE_COLUMNS else 'VARCHAR'} AS {c}"
+                                      for c in EXTRA_COLUMNS], *trailing])
     q_select = ", ".join(
         [f"{_QUARANTINE_VALUES.get(c, 'NULL')}::VARCHAR AS {c}" for c in fields]
         + [

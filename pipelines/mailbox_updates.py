@@ -228,6 +228,51 @@ def email_status(history: pa.Table) -> pa.Table:
         con.close()
 
 
+def with_email_status(contacts: pa.Table, history: pa.Table | None) -> pa.Table:
+    """`contacts` with `email_status`: what the controller's mailboxes said of each row's address
+    (`invalid`, `departed`, `soft_bounce`; null when nothing), so a later upload's export shows a
+    bounced address as such instead of as good; its provenance is `mailbox`."""
+    status = pa.nulls(contacts.num_rows, pa.string())
+    if history is not None and history.num_rows and "email" in contacts.column_names:
+        con = duckdb.connect()
+        try:
+            con.register("h", email_status(history).select(["email", "email_status"]))
+            con.register("c", pa.table({"email": contacts.column("email")}))
+            # Per address, the gravest thing any record's history says; one value per input row, in order.
+            status = con.sql(
+                """
+                WITH per_address AS (
+                    SELECT lower(email) AS email,
+                           CASE max(CASE email_status WHEN 'invalid' THEN 3 WHEN 'departed' THEN 2 ELSE 1 END)
+                                WHEN 3 THEN 'invalid' WHEN 2 THEN 'departed' ELSE 'soft_bounce' END AS email_status
+                    FROM h GROUP BY 1
+                ),
+                numbered AS (SELECT row_number() OVER () AS i, lower(email) AS email FROM c)
+                SELECT p.email_status FROM numbered AS n LEFT JOIN per_address AS p USING (email) ORDER BY n.i
+                """
+            ).to_arrow_table().column("email_status").combine_chunks()
+        finally:
+            con.close()
+    table = contacts.append_column("email_status", status) if "email_status" not in contacts.column_names else \
+        contacts.set_column(contacts.schema.get_field_index("email_status"), "email_status", status)
+    if "provenance" in table.column_names and pa.types.is_struct(table.schema.field("provenance").type):
+        from pipelines import provenance
+
+        current = table.column("provenance").combine_chunks()
+        source = provenance.source_of(status, PROVENANCE)
+        if current.type.num_fields and pa.types.is_struct(current.type.field(0).type):
+            # Already finalised (struct<source, at>): the status's entry gets this run's time.
+            now = dt.datetime.now(dt.timezone.utc)
+            entry = provenance.finalise(provenance.source_struct({"email_status": source}), now, now).field(0)
+            fields = {current.type.field(i).name: current.field(i) for i in range(current.type.num_fields)}
+            fields["email_status"] = entry
+            marked = pa.StructArray.from_arrays(list(fields.values()), names=list(fields))
+        else:
+            marked = provenance.with_sources(current, {"email_status": source})
+        table = table.set_column(table.schema.get_field_index("provenance"), "provenance", marked)
+    return table
+
+
 def summary_counts(signals: pa.Table, decided: pa.Table) -> dict[str, int]:
     """Counts for metadata and logs (nothing personal)."""
     def count(table: pa.Table, column: str, value: str) -> int:

@@ -7,7 +7,8 @@ Sources (the controller answers an access request with them, DPA III.7):
 - `inferred`: new data the refinery produced (civility from the first name, a found address,
   a job classification, a verification result) — only when the controller's settings ask;
 - `reference`: joined from an operator-supplied reference file (SIRENE extract...);
-- `rectified`: set by a data-subject rectification (`refinery dsr rectify`), at its time.
+- `rectified`: set by a data-subject rectification (`refinery dsr rectify`), at its time;
+- `mailbox`: what the controller's staff mailboxes said (bounces, departures; issue #9).
 
 The stages build a struct of source strings (one field per output column, null where the value
 is null); `finalise` adds the time: the upload's arrival for `input`, the run's time otherwise.
@@ -27,7 +28,8 @@ NORMALISED = "normalised"
 INFERRED = "inferred"
 REFERENCE = "reference"
 RECTIFIED = "rectified"
-SOURCES = (INPUT, NORMALISED, INFERRED, REFERENCE, RECTIFIED)
+MAILBOX = "mailbox"
+SOURCES = (INPUT, NORMALISED, INFERRED, REFERENCE, MAILBOX, RECTIFIED)
 
 STRING = pa.string()
 TIMESTAMP = pa.timestamp("s", tz="UTC")

@@ -129,6 +129,7 @@ COLUMN_CATEGORIES: dict[str, tuple[str, ...]] = {
     "language": ("system.operations",),
     "action": ("system.operations",),
     "event_key": ("system.operations",),
+    "email_status": ("user.contact.email",),
 }
 
 # What each optional enrichment adds (DPA III.5: off unless the controller's settings enable it).

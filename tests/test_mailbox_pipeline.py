@@ -263,6 +263,17 @@ def test_mbox_export_gives_an_update_file_and_the_export_is_not_kept(processed_c
     assert not list((store / "uploads" / CONTROLLER / "mailboxes").rglob("*.mbox"))
     assert "1 hard bounces" in result.stderr
 
+    # The next upload of the same list shows what the mailboxes said, with its provenance.
+    again = run_cli("run", str(base / "contacts.csv"), "--controller", CONTROLLER, "--settings", str(settings),
+                    "--out", str(base / "out2"), store=store, dagster_home=base / "dagster_home")
+    assert again.returncode == 0, again.stderr
+    contacts = pd.read_csv(base / "out2" / "contacts.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    status = dict(zip(contacts["email"], contacts["email_status"]))
+    assert status[bounced] == "invalid" and status[departed] == "departed" and status[away] == ""
+    provenance = pq.read_table(base / "out2" / "contacts.parquet").column("provenance").to_pylist()
+    row = contacts.index[contacts["email"] == bounced][0]
+    assert provenance[row]["email_status"]["source"] == "mailbox"
+
     # The register lists the processing as its own category, under service (iii) of the agreement.
     register = run_cli("register", "--controller", CONTROLLER, "--format", "json", store=store,
                        dagster_home=base / "dagster_home")
