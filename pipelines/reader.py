@@ -177,6 +177,10 @@ def _arrow_csv(data: bytes, sample: str, encoding: str, delimiter: str, limits: 
         table = table.slice(0, last)
     if table.num_rows > limits.max_rows:
         raise InputFileError(f"the file has more than {limits.max_rows:,} data rows allowed (REFINERY_MAX_ROWS)")
+    if table.num_rows and any(re.search(r"[\r\n]", v or "") for v in table.slice(table.num_rows - 1).to_pylist()[0].values()):
+        # A last record spanning lines may be a quote never closed (a truncated file): the
+        # record-by-record reader tells the two apart and refuses the truncated one.
+        return None
     return _columns_to_table([table.column(n).combine_chunks() for n in names], first, "csv", encoding, delimiter, limits)
 
 
