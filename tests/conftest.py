@@ -20,6 +20,13 @@ def _isolated_store(tmp_path, monkeypatch):
     """Every test gets its own local object store and no DAGSTER_HOME (ephemeral instance)."""
     monkeypatch.setenv("REFINERY_LOCAL_STORE", str(tmp_path / "store"))
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    # A Dagster instance a test left open keeps itself as the process's current "defs state
+    # storage" (a context variable DagsterInstance sets); Definitions built by a later test then
+    # reach that instance's database, dropped since ("too many retries for DB connection") or its
+    # dead weakref. Each test starts without one.
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    _current_storage.set(None)
 
 
 @pytest.fixture(scope="session")
