@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from dagster import AssetMaterialization, build_schedule_context
+from dagster import AssetMaterialization, build_schedule_context, instance_for_test
 
 from dagster_project import schedules
 from dagster_project.definitions import build_definitions, build_resources
@@ -74,9 +74,13 @@ def test_maintenance_runs_the_controller_hooks(tmp_path, monkeypatch):
     store.put_bytes("controllers/globex/settings.yaml", b"language: en\n")
     store.put_bytes("uploads/Bad Name/a.csv", b"x")
     settings = Settings.from_env({"REFINERY_LOCAL_STORE": str(store.root)})
-    result = nightly_maintenance_job.execute_in_process(resources={"object_store": build_resources(settings)["object_store"]})
-    assert result.success
-    assert seen == ["acme", "globex"]  # with uploads, or with settings/master data; never an invalid folder
-    schedule = build_definitions(settings).resolve_schedule_def("nightly_maintenance")
+    # Its own instance: Definitions read the current instance's state storage, which must not be
+    # one an earlier test opened on a database dropped since.
+    with instance_for_test() as instance:
+        result = nightly_maintenance_job.execute_in_process(
+            instance=instance, resources={"object_store": build_resources(settings)["object_store"]})
+        assert result.success
+        assert seen == ["acme", "globex"]  # with uploads, or with settings/master data; never an invalid folder
+        schedule = build_definitions(settings).resolve_schedule_def("nightly_maintenance")
     assert schedule.cron_schedule == "30 3 * * *" and schedule.execution_timezone == "Europe/Paris"
     assert schedule.default_status.value == "STOPPED"  # embedded mode
