@@ -256,7 +256,26 @@ def link_upload(
         model, pairs_scored, candidates = settings, 0, empty_pairs
         mw = "".join(f", NULL::DOUBLE AS mw_{c['output_column_name']}" for c in settings["comparisons"])
         con.execute(f"CREATE OR REPLACE TEMP VIEW predictions AS SELECT NULL::BIGINT AS uid_l, NULL::BIGINT AS uid_r{mw} WHERE FALSE")
-    judged = clustering.judge_pairs(con, candidates)
+    return finish_linkage(con, combined, master, candidates, model, trained=do_train, pairs_scored=pairs_scored,
+                          training_report=training_report)
+
+
+def finish_linkage(
+    con: duckdb.DuckDBPyConnection,
+    combined: pa.Table,
+    master: Master,
+    candidates: pa.Table,
+    model: dict[str, Any],
+    *,
+    trained: bool,
+    pairs_scored: int,
+    training_report: dict[str, Any],
+) -> UploadLinkage:
+    """What follows the scoring of the pairs, whichever engine scored them (DuckDB here, Spark in
+    pipelines/linkage_spark.py): the merge guard, constrained clustering, person ids, the merge
+    audit and the review pairs. `con` holds the `contacts`, `combined` and `predictions` views;
+    `candidates` are the scored pairs (uid_l, uid_r, match_probability). Closes `con`."""
+    judged = clustering.judge_pairs(con, candidates.select(["uid_l", "uid_r", "match_probability"]))
     mergeable = pc.and_(
         pc.and_(judged.column("evidence"), pc.invert(judged.column("conflict"))),
         pc.greater_equal(judged.column("match_probability"), MATCH_THRESHOLD),
@@ -299,7 +318,7 @@ def link_upload(
     con.close()
     return UploadLinkage(
         linked=linked, records=records, merges=merges, review=review, next_person=next_person, model=model,
-        trained=do_train, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
+        trained=trained, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
         components_split=result.components_split, persons_absorbed=absorbed, training=training_report,
     )
 

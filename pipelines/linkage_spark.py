@@ -29,24 +29,21 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
-import pyarrow.compute as pc
 import sqlglot
 from sqlglot import exp
 
-from pipelines import clustering, duckdb_config, linkage_model
+from pipelines import duckdb_config, linkage_model
 from pipelines.linkage import (
-    MATCH_THRESHOLD,
     MIN_ROWS_TO_TRAIN,
     PREDICT_THRESHOLD,
     REVIEW_THRESHOLD,
     UploadLinkage,
-    _labels_sql,
     default_model,
+    finish_linkage,
     linkage_input,
 )
 from pipelines.linkage_backend import LinkageBackend
-from pipelines.master import Master, person_number, record_keys
-from sql import load_sql
+from pipelines.master import Master, record_keys
 
 log = logging.getLogger(__name__)
 
@@ -273,51 +270,9 @@ def link_upload(
         candidates, pairs_scored = score_pairs_empty(model), 0
     con.register("predictions", candidates)
 
-    # From here on: the same steps as pipelines/linkage.py after its prediction.
-    judged = clustering.judge_pairs(con, candidates.select(["uid_l", "uid_r", "match_probability"]))
-    mergeable = pc.and_(
-        pc.and_(judged.column("evidence"), pc.invert(judged.column("conflict"))),
-        pc.greater_equal(judged.column("match_probability"), MATCH_THRESHOLD),
-    )
-    edges = judged.filter(mergeable).select(["uid_l", "uid_r", "match_probability"])
-
-    uid_of = dict(zip(combined.column("record_key").to_pylist(), combined.column("uid").to_pylist()))
-    groups: dict[str, list[int]] = {}
-    if master.size:
-        old_uids = combined.filter(pc.invert(combined.column("is_new")))
-        for person, uid in zip(old_uids.column("person_id").to_pylist(), old_uids.column("uid").to_pylist()):
-            groups.setdefault(person, []).append(uid)
-    keep_apart = [(uid_of[a], uid_of[b]) for a, b in master.keep_apart() if a in uid_of and b in uid_of]
-    result = clustering.constrained_clusters(con, combined.column("uid"), edges, groups.values(), keep_apart)
-
-    con.register("clusters", result.clusters)
-    persons = con.sql(load_sql("assign_persons").replace("$next_person", str(master.next_person))).to_arrow_table()
-    con.register("persons", persons)
-    con.register("judged", judged)
-    con.register("used_edges", result.merging_edges)
-    con.register("cluster_rows", result.clusters)
-    merges = con.sql(load_sql("merge_audit").replace("$comparison_labels", _labels_sql(model))).to_arrow_table()
-    review = con.sql(load_sql("review_pairs").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
-    absorbed = con.execute(
-        "SELECT count(DISTINCT previous_person_id) FROM persons "
-        "WHERE previous_person_id IS NOT NULL AND previous_person_id <> person_id"
-    ).fetchall()[0][0]
-    numbers = [person_number(p) for p in persons.column("person_id").to_pylist()]
-    next_person = max([master.next_person - 1, *numbers]) + 1
-
-    person_col = persons.column("person_id")
-    records = combined.drop_columns(["uid", "is_new"])
-    if "match_probability" in records.column_names:
-        records = records.drop_columns(["match_probability"])
-    records = records.set_column(records.schema.get_field_index("person_id"), "person_id", person_col)
-    records = records.append_column("match_probability", result.clusters.column("match_probability"))
-    linked = records.filter(combined.column("is_new")).drop_columns(["record_key", "upload_id", "received_at", "source"])
-    con.close()
-    return UploadLinkage(
-        linked=linked, records=records, merges=merges, review=review, next_person=next_person, model=model,
-        trained=False, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
-        components_split=result.components_split, persons_absorbed=absorbed, training=training_report,
-    )
+    # From here on: the same steps as the DuckDB path after its prediction.
+    return finish_linkage(con, combined, master, candidates, model, trained=False, pairs_scored=pairs_scored,
+                          training_report=training_report)
 
 
 def score_pairs_empty(model: dict[str, Any]) -> pa.Table:
