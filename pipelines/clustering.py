@@ -94,10 +94,13 @@ def constrained_clusters(
     edges: pa.Table,
     known_groups: Iterable[list[int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
+    base_cluster: pa.Array | pa.ChunkedArray | None = None,
 ) -> ClusterResult:
     """Clusters from merging `edges` (uid_l, uid_r, match_probability), starting from
     `known_groups` (records already one person), split where components would join records
-    that conflict or that `cannot_link` keeps apart."""
+    that conflict or that `cannot_link` keeps apart. `base_cluster` (aligned with `uids`) is the
+    cluster of a record that no edge or group given here touches (default: its own uid); values
+    must not collide with the uids that are given."""
     groups = [g for g in known_groups if len(g) > 1]
     lefts, rights = edges.column("uid_l").to_pylist(), edges.column("uid_r").to_pylist()
     probs = edges.column("match_probability").to_pylist()
@@ -159,13 +162,21 @@ def constrained_clusters(
             if keep[i]:
                 uf.union(lefts[i], rights[i])
     used = edges.filter(pa.array(keep, pa.bool_()))
-    nodes = uids.to_pylist()
-    # One find per record: union-find is sequential by nature; ~0.1 s per 100k records (bench/).
+    # Union-find is sequential by nature, so it runs in Python, but only over the records an edge
+    # or a known group touches; every other record's cluster comes from `base_cluster` in SQL.
+    touched = sorted({*lefts, *rights, *(x for g in groups for x in g)})
+    roots = pa.table({"uid": pa.array(touched, pa.int64()), "root": pa.array([uf.find(r) for r in touched], pa.int64())})
+    base = uids if base_cluster is None else base_cluster
     con.register("used_edges", used)
-    con.register("nodes", pa.table({"uid": pa.array(nodes, pa.int64()), "cluster": pa.array([uf.find(r) for r in nodes], pa.int64())}))
+    con.register("node_roots", roots)
+    con.register("node_base", pa.table({"uid": uids, "base": base}))
     try:
+        con.execute("CREATE OR REPLACE TEMP VIEW nodes AS SELECT b.uid, coalesce(r.root, b.base) AS cluster "
+                    "FROM node_base AS b LEFT JOIN node_roots AS r USING (uid)")
         clusters = con.sql(load_sql("cluster_rows")).to_arrow_table()
     finally:
+        con.execute("DROP VIEW IF EXISTS nodes")
         con.unregister("used_edges")
-        con.unregister("nodes")
+        con.unregister("node_roots")
+        con.unregister("node_base")
     return ClusterResult(clusters=clusters, merging_edges=used, components_split=len(bad_roots))

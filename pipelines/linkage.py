@@ -16,12 +16,13 @@ from importlib import resources
 from typing import Any
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import yaml
 
 from pipelines import clustering, duckdb_config, linkage_model, progress
-from pipelines.master import Master, person_number, record_keys
+from pipelines.master import Master, record_keys
 from sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,50 @@ def model_problems(model: dict[str, Any]) -> list[str]:
     return problems
 
 
+
+def prepare_linkage(
+    con: duckdb.DuckDBPyConnection,
+    enriched: pa.Table,
+    *,
+    upload_id: str,
+    received_at: str,
+    source: str,
+    master: Master | None,
+) -> tuple[Master, pa.Table, pa.Table]:
+    """What both engines score: the master's records (without this upload's, a re-run replaces
+    them) then this upload's, each with a `uid` (its position + 1), the model's columns derived
+    from them (registered on `con` as `contacts`) and the keys the later steps join on
+    (registered as `combined`). Returns (the master without this upload, combined, the linkage
+    input). Column-wise only: at 5M records a Python object per record costs gigabytes."""
+    master, previous = (master or Master()).without_upload(upload_id)
+    n_new = enriched.num_rows
+    new = (
+        enriched.append_column("record_key", record_keys(upload_id, enriched.column("row_number")))
+        .append_column("upload_id", pa.repeat(pa.scalar(upload_id, pa.string()), n_new))
+        .append_column("person_id", pa.nulls(n_new, pa.string()))
+        .append_column("received_at", pa.repeat(pa.scalar(received_at, pa.string()), n_new))
+        .append_column("source", pa.repeat(pa.scalar(source, pa.string()), n_new))
+    )
+    parts = [new.append_column("is_new", pa.repeat(pa.scalar(True), n_new))]
+    if master.size:
+        old = master.records
+        parts.insert(0, old.append_column("is_new", pa.repeat(pa.scalar(False), old.num_rows)))
+    # Old records first, then the new ones: the new ones are the tail (finish_linkage slices them).
+    combined = pa.concat_tables(parts, promote_options="permissive")
+    combined = combined.append_column("uid", pa.array(np.arange(1, combined.num_rows + 1, dtype=np.int64)))
+
+    data = linkage_input(con, combined)
+    con.register("contacts", data)
+    # The person id each record had when this same upload was processed before (a re-run keeps ids).
+    keys = combined.column("record_key")
+    if previous.num_rows:
+        prior = pc.take(previous.column("person_id"), pc.index_in(keys, value_set=previous.column("record_key")))
+    else:
+        prior = pa.nulls(combined.num_rows, pa.string())
+    con.register("combined", combined.select(["uid", "record_key", "person_id", "is_new"]).append_column("prior_person_id", prior))
+    return master, combined, data
+
+
 def link_upload(
     enriched: pa.Table,
     *,
@@ -195,31 +240,13 @@ def link_upload(
                                          master=master, train=train, memory_limit=memory_limit, backend=backend)
     from splink import DuckDBAPI, Linker
 
-    master, previous_ids = (master or Master()).without_upload(upload_id)
-    keys = record_keys(upload_id, enriched.column("row_number"))
-    new = enriched.append_column("record_key", keys)
-    n_new = new.num_rows
-    new = (
-        new.append_column("upload_id", pa.array([upload_id] * n_new, pa.string()))
-        .append_column("person_id", pa.nulls(n_new, pa.string()))
-        .append_column("received_at", pa.array([received_at] * n_new, pa.string()))
-        .append_column("source", pa.array([source] * n_new, pa.string()))
-    )
-    parts = [new.append_column("is_new", pa.array([True] * n_new, pa.bool_()))]
-    if master.size:
-        old = master.records
-        parts.insert(0, old.append_column("is_new", pa.array([False] * old.num_rows, pa.bool_())))
-    combined = pa.concat_tables(parts, promote_options="permissive")
-    combined = combined.append_column("uid", pa.array(range(1, combined.num_rows + 1), pa.int64()))
-
     con = duckdb.connect()
     # memory_limit, temp_directory (spilling) and threads from the settings (pipelines/duckdb_config).
     db_settings = duckdb_config.configure(con, memory_limit=memory_limit)
     progress.watch_query(con, "linked_contacts")
-    data = linkage_input(con, combined)
-    con.register("contacts", data)
-    prior = pa.array([previous_ids.get(k) for k in combined.column("record_key").to_pylist()], pa.string())
-    con.register("combined", combined.select(["uid", "record_key", "person_id", "is_new"]).append_column("prior_person_id", prior))
+    master, combined, data = prepare_linkage(con, enriched, upload_id=upload_id, received_at=received_at,
+                                             source=source, master=master)
+    n_new = enriched.num_rows
 
     do_train = (n_new >= MIN_ROWS_TO_TRAIN if master.model is None else False) if train is None else train
     training_report: dict[str, Any] = {}
@@ -282,14 +309,35 @@ def finish_linkage(
     )
     edges = judged.filter(mergeable).select(["uid_l", "uid_r", "match_probability"])
 
-    uid_of = dict(zip(combined.column("record_key").to_pylist(), combined.column("uid").to_pylist()))
-    groups: dict[str, list[int]] = {}
+    # Records already one person (earlier batches) start together. Only the persons a merging
+    # link touches go through clustering; every other old record keeps its person (its cluster is
+    # the person's smallest uid), every other new record stays alone. Column-wise: a Python object
+    # per record would cost gigabytes at 5M records.
+    groups: list[list[int]] = []
+    base_cluster = combined.column("uid")
     if master.size:
-        old_uids = combined.filter(pc.invert(combined.column("is_new")))
-        for person, uid in zip(old_uids.column("person_id").to_pylist(), old_uids.column("uid").to_pylist()):
-            groups.setdefault(person, []).append(uid)
-    keep_apart = [(uid_of[a], uid_of[b]) for a, b in master.keep_apart() if a in uid_of and b in uid_of]
-    result = clustering.constrained_clusters(con, combined.column("uid"), edges, groups.values(), keep_apart)
+        con.register("linked_uids", pa.table({"uid": pa.concat_arrays([
+            edges.column("uid_l").combine_chunks(), edges.column("uid_r").combine_chunks()])}))
+        touched = con.sql(
+            """SELECT list(uid ORDER BY uid) AS uids FROM combined
+               WHERE person_id IN (SELECT c.person_id FROM combined AS c JOIN linked_uids USING (uid))
+               GROUP BY person_id HAVING count(*) > 1"""
+        ).to_arrow_table()
+        groups = touched.column("uids").to_pylist()
+        base_cluster = con.sql(
+            """SELECT CASE WHEN person_id IS NULL THEN uid ELSE min(uid) OVER (PARTITION BY person_id) END AS cluster
+               FROM combined ORDER BY uid"""
+        ).to_arrow_table().column("cluster")
+        con.unregister("linked_uids")
+    keep_apart: list[tuple[int, int]] = []
+    pairs_apart = master.keep_apart()
+    if pairs_apart:  # uid = position + 1 (prepare_linkage)
+        keys = combined.column("record_key")
+        left = pc.index_in(pa.array([a for a, _ in pairs_apart], pa.string()), value_set=keys).to_pylist()
+        right = pc.index_in(pa.array([b for _, b in pairs_apart], pa.string()), value_set=keys).to_pylist()
+        keep_apart = [(a + 1, b + 1) for a, b in zip(left, right) if a is not None and b is not None]
+    result = clustering.constrained_clusters(con, combined.column("uid"), edges, groups, keep_apart,
+                                             base_cluster=base_cluster)
 
     con.register("clusters", result.clusters)
     persons = con.sql(load_sql("assign_persons").replace("$next_person", str(master.next_person))).to_arrow_table()
@@ -303,8 +351,8 @@ def finish_linkage(
         "SELECT count(DISTINCT previous_person_id) FROM persons "
         "WHERE previous_person_id IS NOT NULL AND previous_person_id <> person_id"
     ).fetchall()[0][0]
-    numbers = [person_number(p) for p in persons.column("person_id").to_pylist()]
-    next_person = max([master.next_person - 1, *numbers]) + 1
+    numbers = pc.cast(pc.utf8_slice_codeunits(persons.column("person_id"), 1), pa.int64())  # 'P0000042' -> 42
+    next_person = max(master.next_person - 1, pc.max(numbers).as_py() or 0) + 1
 
     person_col = persons.column("person_id")
     records = combined.drop_columns(["uid", "is_new"])
@@ -313,8 +361,8 @@ def finish_linkage(
     records = records.set_column(records.schema.get_field_index("person_id"), "person_id", person_col)
     # The strongest link each record took part in during this run (null for records not linked now).
     records = records.append_column("match_probability", result.clusters.column("match_probability"))
-    is_new = combined.column("is_new")
-    linked = records.filter(is_new).drop_columns(["record_key", "upload_id", "received_at", "source"])
+    # The new records are the tail (prepare_linkage): a slice, not a copy.
+    linked = records.slice(master.size).drop_columns(["record_key", "upload_id", "received_at", "source"])
     con.close()
     return UploadLinkage(
         linked=linked, records=records, merges=merges, review=review, next_person=next_person, model=model,

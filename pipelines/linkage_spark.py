@@ -40,10 +40,10 @@ from pipelines.linkage import (
     UploadLinkage,
     default_model,
     finish_linkage,
-    linkage_input,
+    prepare_linkage,
 )
 from pipelines.linkage_backend import LinkageBackend
-from pipelines.master import Master, record_keys
+from pipelines.master import Master
 
 log = logging.getLogger(__name__)
 
@@ -220,30 +220,12 @@ def link_upload(
     """pipelines.linkage.link_upload with the pair scoring on Spark; the steps before and after it
     are the same as there (keep the two in step: tests/test_linkage_spark.py compares them)."""
     backend = backend or LinkageBackend.from_env()
-    master, previous_ids = (master or Master()).without_upload(upload_id)
-    keys = record_keys(upload_id, enriched.column("row_number"))
-    new = enriched.append_column("record_key", keys)
-    n_new = new.num_rows
-    new = (
-        new.append_column("upload_id", pa.array([upload_id] * n_new, pa.string()))
-        .append_column("person_id", pa.nulls(n_new, pa.string()))
-        .append_column("received_at", pa.array([received_at] * n_new, pa.string()))
-        .append_column("source", pa.array([source] * n_new, pa.string()))
-    )
-    parts = [new.append_column("is_new", pa.array([True] * n_new, pa.bool_()))]
-    if master.size:
-        old = master.records
-        parts.insert(0, old.append_column("is_new", pa.array([False] * old.num_rows, pa.bool_())))
-    combined = pa.concat_tables(parts, promote_options="permissive")
-    combined = combined.append_column("uid", pa.array(range(1, combined.num_rows + 1), pa.int64()))
-
     con = duckdb.connect()
     # The same DuckDB limits as the DuckDB path (pipelines/duckdb_config): only scoring is on Spark.
     duckdb_config.configure(con, memory_limit=memory_limit)
-    data = linkage_input(con, combined)
-    con.register("contacts", data)
-    prior = pa.array([previous_ids.get(k) for k in combined.column("record_key").to_pylist()], pa.string())
-    con.register("combined", combined.select(["uid", "record_key", "person_id", "is_new"]).append_column("prior_person_id", prior))
+    master, combined, data = prepare_linkage(con, enriched, upload_id=upload_id, received_at=received_at,
+                                             source=source, master=master)
+    n_new = enriched.num_rows
 
     wants_training = (n_new >= MIN_ROWS_TO_TRAIN if master.model is None else False) if train is None else train
     training_report: dict[str, Any] = {}

@@ -56,14 +56,16 @@ class Master:
         d = self.decisions.filter(pc.equal(self.decisions.column("decision"), "keep_apart"))
         return list(zip(d.column("record_key_l").to_pylist(), d.column("record_key_r").to_pylist()))
 
-    def without_upload(self, upload_id: str) -> tuple["Master", dict[str, str]]:
+    def without_upload(self, upload_id: str) -> tuple["Master", pa.Table]:
         """The master without this upload's records (re-running an upload replaces them), and the
-        person ids those records had, so that a re-run gives the same ids."""
+        person ids those records had (record_key, person_id), so that a re-run gives the same ids."""
+        empty = pa.table({"record_key": pa.array([], pa.string()), "person_id": pa.array([], pa.string())})
         if self.records is None:
-            return self, {}
+            return self, empty
         mine = pc.equal(self.records.column("upload_id"), upload_id)
-        prior = self.records.filter(mine)
-        previous = dict(zip(prior.column("record_key").to_pylist(), prior.column("person_id").to_pylist()))
+        if not pc.any(mine).as_py():  # the usual case: a new upload (no copy of the records)
+            return self, empty
+        previous = self.records.filter(mine).select(["record_key", "person_id"])
         rest = Master(self.records.filter(pc.invert(mine)), self.next_person, self.decisions, self.model, self.state)
         return rest, previous
 
