@@ -6,7 +6,7 @@ import time
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from dagster import AssetExecutionContext, AssetOut, MetadataValue, Output, asset, multi_asset
+from dagster import AssetExecutionContext, AssetIn, AssetOut, MetadataValue, Output, asset, multi_asset
 
 from assets.contacts import GROUP  # one group: the process_upload job selects it
 from assets.metadata import same_name_lineage, table_metadata
@@ -97,7 +97,14 @@ def link_contacts(
     yield Output(result.review, output_name="review_pairs", metadata=table_metadata(result.review, seconds))
 
 
-@asset(partitions_def=uploads_partitions, group_name=GROUP, description="One golden record per person of this upload, over all the person's records (survivorship rules in sql/golden_records.sql).")
+@asset(
+    partitions_def=uploads_partitions,
+    group_name=GROUP,
+    description="One golden record per person of this upload, over all the person's records (survivorship rules in sql/golden_records.sql).",
+    # Only the columns survivorship reads: the master's other columns (provenance above all) are
+    # most of its size, several GiB at 5M records.
+    ins={"master_records": AssetIn(metadata={"columns": sorted(golden_stage.GOLDEN_INPUTS)})},
+)
 def golden_records(
     context: AssetExecutionContext, master_records: pa.Table, object_store: ObjectStoreResource, progress: ProgressResource
 ) -> Output[pa.Table]:

@@ -26,7 +26,7 @@ _ALIAS = {"email": "email_pair", "phone": "phone_pair", "company": "company_pair
 
 
 # Columns of the records that golden_sql reads (fields, completeness, ranks, sources).
-_GOLDEN_INPUTS = frozenset({
+GOLDEN_INPUTS = frozenset({
     "person_id", "record_key", "upload_id", "row_number", "match_probability", "received_at", "source",
     "civility", "first_name", "last_name", "email", "email_qualification", "phone_e164", "phone_type",
     "other_phones", "company", "legal_form", "website", "linkedin_url", "job_title", "country",
@@ -86,7 +86,7 @@ def golden_records(
     try:
         # Only the columns the survivorship SQL reads: its window functions would otherwise carry
         # every column of every record (provenance structs included) through the sorts.
-        con.register("records", records.select([c for c in records.column_names if c in _GOLDEN_INPUTS]))
+        con.register("records", records.select([c for c in records.column_names if c in GOLDEN_INPUTS]))
         return con.sql(golden_sql(upload_id, rules, preferred_source)).to_arrow_table()
     finally:
         con.close()

@@ -115,12 +115,21 @@ class UploadParquetIOManager(ConfigurableIOManager):
             store.put_bytes(key, buf.getvalue())
 
     def load_input(self, context: InputContext) -> pa.Table:
+        """The stage's table; only the columns an input's metadata lists under "columns" (a
+        stage that reads a few columns of a wide table does not hold the whole table: at 5M
+        records the master is several GiB)."""
         store = self.object_store.get()
         key = self._key(context)
+        wanted = (context.definition_metadata or {}).get("columns")
         path = store.local_path(key)
-        if path is not None:
-            return pq.read_table(path)
-        return pq.read_table(io.BytesIO(store.get_bytes(key)))
+        source = path if path is not None else io.BytesIO(store.get_bytes(key))
+        if wanted is None:
+            return pq.read_table(source)
+        parquet = pq.ParquetFile(source)
+        present = set(parquet.schema_arrow.names)
+        table = parquet.read(columns=[c for c in wanted if c in present])
+        # Schema metadata travels with the table (master_records carries next person id, model).
+        return table.replace_schema_metadata(parquet.schema_arrow.metadata)
 
 
 class ProgressReporter:
