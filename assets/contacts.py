@@ -6,11 +6,15 @@ raw_upload -> validated_rows (+ quarantined_rows) -> standardised_contacts -> en
 
 
 import json
+import tempfile
 import time
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 from dagster import (
     AssetExecutionContext,
+    AssetIn,
     AssetOut,
     Failure,
     MetadataValue,
@@ -23,6 +27,7 @@ from assets.metadata import same_name_lineage, table_metadata
 from assets.uploads import uploads_partitions
 from pipelines import audit as audit_stage
 from pipelines import dsr
+from pipelines import duckdb_config
 from pipelines import retention
 from pipelines.instructions import InstructionRefused, authorise_run, tag_run
 from pipelines import enrich as enrich_stage
@@ -230,6 +235,8 @@ def enriched_contacts(
     group_name=GROUP,
     description="contacts.csv / golden.csv and Parquet copies under exports/<controller>/<upload>/.",
     io_manager_key="nothing_io_manager",
+    # Of the master, the review file shows a few values of the records to decide on.
+    ins={"master_records": AssetIn(metadata={"columns": ["record_key", *audit_stage.SHOWN]})},
 )
 def contact_export(
     context: AssetExecutionContext,
@@ -250,56 +257,63 @@ def contact_export(
     is_master = golden_stage.master_flags(linked_contacts.rename_columns(
         ["person_id" if c == "cluster_id" else c for c in linked_contacts.column_names]))
     linked = linked_contacts.append_column("is_master", is_master)
-    contacts = export_stage.build_contacts(raw_upload, info, linked, quarantined_rows)
     golden = golden_records.select(list(export_stage.GOLDEN_COLUMNS))
     fmt = (
         export_stage.CsvFormat.like_input(info)
         if manifest.options.get("keep_input_format")
         else export_stage.CsvFormat()
     )
-    contacts_csv, used = export_stage.to_csv_bytes(contacts, fmt)
-    golden_csv, _ = export_stage.to_csv_bytes(golden, used)
     prefix = export_prefix(manifest.controller, manifest.upload_id)
     store = object_store.get()
-    files = {
-        "contacts.parquet": export_stage.to_parquet_bytes(contacts),
-        "golden.parquet": export_stage.to_parquet_bytes(golden),
-        "contacts.csv": contacts_csv,
-        "golden.csv": golden_csv,
-    }
-    # The deduplication, shown to the client: what was merged, on what evidence, what to decide.
-    duplicates = audit_stage.duplicates_report(linked, golden_records)
-    audit = audit_stage.merge_audit_report(merge_audit, golden_records)
-    review = audit_stage.review_report(review_pairs, master_records)
-    files["duplicates.csv"], _ = export_stage.to_csv_bytes(duplicates, used)
-    files["duplicates.xlsx"] = audit_stage.to_xlsx_bytes(duplicates, "duplicates")
-    files["merge_audit.csv"], _ = export_stage.to_csv_bytes(audit, used)
-    files["review.csv"], _ = export_stage.to_csv_bytes(review, used)
-    summary = {
-        "upload_id": manifest.upload_id,
-        "rows_in": raw_upload.num_rows,
-        "rows_out": contacts.num_rows,
-        "rows_ok": linked_contacts.num_rows,
-        "rows_quarantined": quarantined_rows.num_rows,
-        "golden_records": golden.num_rows,
-        "merges": merge_audit.num_rows,
-        "pairs_to_review": review_pairs.num_rows,
-        "csv_encoding": used.encoding,
-        "csv_delimiter": used.delimiter,
-        "files": sorted(files),
-    }
-    # summary.json is written last: its presence marks the export as complete.
-    store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
+    # Written slice by slice into a private folder, published from there, then deleted: the
+    # export of a multi-million-row upload is never whole in memory. The folder is DuckDB's spill
+    # folder, the place the operator gives room for large uploads (REFINERY_DUCKDB_TEMP_DIR).
+    spill = duckdb_config.DuckDBSettings.from_env().temp_directory
+    Path(spill).mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="export-", dir=spill) as folder:
+        out = Path(folder)
+        files: dict[str, Path] = {name: out / name for name in (
+            "contacts.parquet", "golden.parquet", "contacts.csv", "golden.csv",
+            "duplicates.csv", "duplicates.xlsx", "merge_audit.csv", "review.csv")}
+        rows_out, used = export_stage.write_contacts_files(
+            raw_upload, info, linked, quarantined_rows, files["contacts.csv"], files["contacts.parquet"], fmt)
+        contacts_schema = pq.read_schema(files["contacts.parquet"])
+        export_stage.write_table_files(golden, used, files["golden.csv"], files["golden.parquet"])
+        # The deduplication, shown to the client: what was merged, on what evidence, what to decide.
+        duplicates = audit_stage.duplicates_report(linked, golden_records)
+        export_stage.write_table_files(duplicates, used, files["duplicates.csv"])
+        audit_stage.write_xlsx(duplicates, "duplicates", files["duplicates.xlsx"])
+        del duplicates
+        audit = audit_stage.merge_audit_report(merge_audit, golden_records)
+        export_stage.write_table_files(audit, used, files["merge_audit.csv"])
+        del audit
+        review = audit_stage.review_report(review_pairs, master_records)
+        export_stage.write_table_files(review, used, files["review.csv"])
+        summary = {
+            "upload_id": manifest.upload_id,
+            "rows_in": raw_upload.num_rows,
+            "rows_out": rows_out,
+            "rows_ok": linked_contacts.num_rows,
+            "rows_quarantined": quarantined_rows.num_rows,
+            "golden_records": golden.num_rows,
+            "merges": merge_audit.num_rows,
+            "pairs_to_review": review_pairs.num_rows,
+            "csv_encoding": used.encoding,
+            "csv_delimiter": used.delimiter,
+            "files": sorted(files),
+        }
+        # summary.json is written last: its presence marks the export as complete.
+        store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
     # The first complete export starts the retention clock; a re-run does not move it.
     with RecordsDB.from_env() as db:
         retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
     seconds = time.perf_counter() - started
-    _report(context, progress, "contact_export", contacts.num_rows, seconds, f"{golden.num_rows:,} golden records")
+    _report(context, progress, "contact_export", rows_out, seconds, f"{golden.num_rows:,} golden records")
     return Output(
         None,
         # The client's own headers may be anything, personal data included: the published schema
         # names those columns by position only.
-        metadata=table_metadata(_without_client_headers(contacts, info), seconds)
+        metadata=table_metadata(_without_client_headers(contacts_schema.empty_table(), info), seconds, rows=rows_out)
         | {
             "export_prefix": prefix,
             "rows_in": summary["rows_in"],

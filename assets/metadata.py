@@ -23,15 +23,18 @@ def table_metadata(
     table: pa.Table,
     seconds: float,
     lineage: Mapping[str, Mapping[str, list[str]]] | None = None,
+    rows: int | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
-    """`lineage`: {output column: {upstream asset name: [upstream columns]}}."""
+    """`lineage`: {output column: {upstream asset name: [upstream columns]}}; `rows` when the
+    table is only the schema of what was written (a streamed export)."""
+    rows = table.num_rows if rows is None else rows
     schema = TableSchema(columns=[TableColumn(name=f.name, type=str(f.type)) for f in table.schema])
     meta: dict[str, Any] = {
-        "dagster/row_count": MetadataValue.int(table.num_rows),
+        "dagster/row_count": MetadataValue.int(rows),
         "dagster/column_schema": MetadataValue.table_schema(schema),
         "duration_s": MetadataValue.float(round(seconds, 3)),
-        "rows_per_s": MetadataValue.float(round(table.num_rows / seconds, 1) if seconds > 0 else 0.0),
+        "rows_per_s": MetadataValue.float(round(rows / seconds, 1) if seconds > 0 else 0.0),
     }
     if lineage:
         deps = {

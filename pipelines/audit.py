@@ -6,7 +6,8 @@ from __future__ import annotations
 import duckdb
 import pyarrow as pa
 
-_SHOWN = ("first_name", "last_name", "email", "phone_e164", "company")
+# The values a person sees of each record in the reports (and all the review file reads of the master).
+SHOWN = ("first_name", "last_name", "email", "phone_e164", "company")
 
 
 def _query(sql: str, **tables: pa.Table) -> pa.Table:
@@ -22,7 +23,7 @@ def _query(sql: str, **tables: pa.Table) -> pa.Table:
 def duplicates_report(linked: pa.Table, golden: pa.Table) -> pa.Table:
     """Rows of this upload that belong to a person with several records (here or in earlier
     batches), grouped by person, the row kept as master first."""
-    shown = ", ".join(f"l.{c}" for c in _SHOWN)
+    shown = ", ".join(f"l.{c}" for c in SHOWN)
     return _query(
         f"""
         SELECT l.cluster_id, g.record_count, l.row_number,
@@ -55,8 +56,8 @@ def merge_audit_report(merges: pa.Table, golden: pa.Table) -> pa.Table:
 
 def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
     """Pairs to decide, side by side."""
-    left = ", ".join(f"a.{c} AS {c}_1" for c in _SHOWN)
-    right = ", ".join(f"b.{c} AS {c}_2" for c in _SHOWN)
+    left = ", ".join(f"a.{c} AS {c}_1" for c in SHOWN)
+    right = ", ".join(f"b.{c} AS {c}_2" for c in SHOWN)
     return _query(
         f"""
         SELECT r.match_probability, r.reason, r.record_key_l AS record_1, r.person_id_l AS cluster_id_1, {left},
@@ -69,6 +70,14 @@ def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
         review=review,
         records=records,
     )
+
+
+def write_xlsx(table: pa.Table, sheet: str, path) -> None:
+    """The report as an .xlsx file, formula-like cells neutralised, written slice by slice."""
+    from pipelines.export import neutralise_formulas
+    from pipelines.xlsx import write_xlsx as write
+
+    write(neutralise_formulas(table), sheet, str(path))
 
 
 def to_xlsx_bytes(table: pa.Table, sheet: str) -> bytes:

@@ -6,8 +6,11 @@ contacts: the export contract (README) columns, then every unrecognised input co
 
 from __future__ import annotations
 
+import codecs
 import io
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 
 import pyarrow as pa
@@ -124,14 +127,15 @@ def output_header_names(info: SourceInfo) -> dict[str, str]:
     return names
 
 
-def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantined: pa.Table) -> pa.Table:
-    """Every input row once, in input order, ok rows standardised, quarantined rows as sent."""
+def contacts_sql(info: SourceInfo, linked_columns: list[str]) -> tuple[str, list[str]]:
+    """The query that builds the contacts export from the views `raw`, `linked` and `quarantined`,
+    and the raw columns it reads."""
     custom = output_header_names(info)
     fields = CONTRACT_COLUMNS[5:]
     # Quarantined rows have no provenance struct: every value they carry is as sent.
-    trailing = [c for c in (PROVENANCE_COLUMN, PROVENANCE_TEXT_COLUMN) if c in linked.column_names]
+    trailing = [c for c in (PROVENANCE_COLUMN, PROVENANCE_TEXT_COLUMN) if c in linked_columns]
     # An extra column a stage did not produce (the mailbox status before any scan, say) is empty.
-    present = set(linked.column_names)
+    present = set(linked_columns)
     ok_select = ", ".join([*fields, *[c if c in present else
                                       f"NULL::{'DOUBLE' if c in _DOUBLE_COLUMNS else 'VARCHAR'} AS {c}"
                                       for c in EXTRA_COLUMNS], *trailing])
@@ -157,20 +161,29 @@ def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantine
         FROM raw AS r LEFT JOIN rows AS x USING (row_number)
         ORDER BY r.row_number
     """
+    return sql, ["row_number", *custom]
+
+
+def _check_every_row(rows: int, unaccounted: int, rows_in: int) -> None:
+    if rows != rows_in or unaccounted:
+        raise RuntimeError(
+            f"export would not hold every input row ({rows} rows, {unaccounted} unaccounted, "
+            f"{rows_in} in the input): nothing was published"
+        )
+
+
+def build_contacts(raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantined: pa.Table) -> pa.Table:
+    """Every input row once, in input order, ok rows standardised, quarantined rows as sent."""
+    sql, raw_columns = contacts_sql(info, linked.column_names)
     con = duckdb_config.connect()
     try:
-        con.register("raw", raw.select(["row_number", *custom]))
+        con.register("raw", raw.select(raw_columns))
         con.register("linked", linked)
         con.register("quarantined", quarantined)
         table = con.sql(sql).to_arrow_table()
     finally:
         con.close()
-    missing = table.filter(pa.compute.is_null(table.column("status"))).num_rows
-    if table.num_rows != raw.num_rows or missing:
-        raise RuntimeError(
-            f"export would not hold every input row ({table.num_rows} rows, {missing} unaccounted, "
-            f"{raw.num_rows} in the input): nothing was published"
-        )
+    _check_every_row(table.num_rows, table.column("status").null_count, raw.num_rows)
     return table
 
 
@@ -257,3 +270,113 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
     buf = io.BytesIO()
     pq.write_table(table, buf, compression="zstd")
     return buf.getvalue()
+
+
+# Rows per slice when an export is written to files: memory stays bounded by a slice, whatever
+# the size of the upload (issue 7: 5M rows within 16 GiB).
+EXPORT_BATCH_ROWS = 100_000
+
+
+class CsvFile:
+    """A CSV file written slice by slice, byte for byte what to_csv_bytes gives for the whole
+    table (one header, the same quoting, neutralised formulas, the asked encoding)."""
+
+    def __init__(self, path: Path, fmt: CsvFormat):
+        self.path, self.fmt = path, fmt
+        self._fh = open(path, "wb")
+        self._header_done = False
+        self.rows = 0
+        plain = fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
+        # An incremental encoder writes a byte-order mark (utf-16, utf-8-sig) once, not per slice.
+        self._encoder = None if plain else codecs.getincrementalencoder(fmt.encoding)()
+        if plain and fmt.encoding.lower().endswith("sig"):
+            self._fh.write(b"\xef\xbb\xbf")
+
+    def write(self, table: pa.Table | pa.RecordBatch) -> None:
+        if isinstance(table, pa.RecordBatch):
+            table = pa.Table.from_batches([table])
+        if table.num_rows == 0 and self._header_done:
+            return
+        buf = io.BytesIO()
+        pacsv.write_csv(
+            neutralise_formulas(_as_text(table)), buf,
+            pacsv.WriteOptions(delimiter=self.fmt.delimiter, quoting_style="needed", include_header=not self._header_done),
+        )
+        self._header_done = True
+        self.rows += table.num_rows
+        data = buf.getvalue()
+        # UnicodeEncodeError when a value cannot be encoded as asked: the caller falls back.
+        self._fh.write(data if self._encoder is None else self._encoder.encode(data.decode("utf-8")))
+
+    def close(self) -> None:
+        if self._encoder is not None:
+            self._fh.write(self._encoder.encode("", final=True))
+        self._fh.close()
+
+
+def _parquet_schema(schema: pa.Schema) -> pa.Schema:
+    if PROVENANCE_TEXT_COLUMN in schema.names:  # the struct says the same, typed
+        schema = schema.remove(schema.get_field_index(PROVENANCE_TEXT_COLUMN))
+    return schema
+
+
+def _write_with_fallback(write, fmt: CsvFormat) -> tuple[Any, CsvFormat]:
+    """write(fmt) -> result; a value the asked encoding cannot hold: UTF-8 with BOM instead."""
+    try:
+        return write(fmt), fmt
+    except UnicodeEncodeError:
+        fallback = CsvFormat("utf-8-sig", fmt.delimiter)
+        return write(fallback), fallback
+
+
+def write_contacts_files(
+    raw: pa.Table, info: SourceInfo, linked: pa.Table, quarantined: pa.Table,
+    csv_path: Path, parquet_path: Path, fmt: CsvFormat = CsvFormat(),
+) -> tuple[int, CsvFormat]:
+    """contacts.csv and contacts.parquet streamed from DuckDB slice by slice (the whole export is
+    never in memory). Returns the rows written and the CSV format used; raises, before anything
+    is published, if the export would not hold every input row."""
+    sql, raw_columns = contacts_sql(info, linked.column_names)
+
+    def write(f: CsvFormat) -> int:
+        con = duckdb_config.connect()
+        try:
+            con.register("raw", raw.select(raw_columns))
+            con.register("linked", linked)
+            con.register("quarantined", quarantined)
+            reader = con.sql(sql).to_arrow_reader(EXPORT_BATCH_ROWS)
+            schema = _parquet_schema(reader.schema)
+            csv, unaccounted = CsvFile(csv_path, f), 0
+            try:
+                with pq.ParquetWriter(parquet_path, schema, compression="zstd") as parquet:
+                    for batch in reader:
+                        unaccounted += batch.column(batch.schema.get_field_index("status")).null_count
+                        csv.write(batch)
+                        parquet.write_table(pa.Table.from_batches([batch]).select(schema.names))
+                    if csv.rows == 0:
+                        csv.write(reader.schema.empty_table())
+            finally:
+                csv.close()
+        finally:
+            con.close()
+        _check_every_row(csv.rows, unaccounted, raw.num_rows)
+        return csv.rows
+
+    return _write_with_fallback(write, fmt)
+
+
+def write_table_files(table: pa.Table, fmt: CsvFormat, csv_path: Path, parquet_path: Path | None = None) -> CsvFormat:
+    """A table as CSV (slice by slice) and optionally its Parquet copy; returns the format used."""
+
+    def write(f: CsvFormat) -> None:
+        csv = CsvFile(csv_path, f)
+        try:
+            for start in range(0, max(table.num_rows, 1), EXPORT_BATCH_ROWS):
+                csv.write(table.slice(start, EXPORT_BATCH_ROWS))
+        finally:
+            csv.close()
+
+    _, used = _write_with_fallback(write, fmt)
+    if parquet_path is not None:
+        pq.write_table(table.select(_parquet_schema(table.schema).names), parquet_path, compression="zstd")
+    return used

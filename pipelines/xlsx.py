@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import zipfile
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -19,8 +20,7 @@ _CONTENT_TYPES = (
     '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
     '<Default Extension="xml" ContentType="application/xml"/>'
     '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
-    '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
-    "</Types>"
+    "{sheets}</Types>"
 )
 _RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
@@ -31,17 +31,46 @@ _RELS = (
 _WORKBOOK_RELS = (
     '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
     '<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
-    '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
-    "</Relationships>"
+    "{relationships}</Relationships>"
 )
 
 
-def _workbook(sheet: str) -> str:
+# Excel opens at most 1,048,576 rows per sheet: a longer report continues on further sheets,
+# each with its header row.
+MAX_ROWS_PER_SHEET = 1_048_575
+# Rows turned into XML at a time: memory stays bounded by a slice, whatever the report's size.
+SLICE_ROWS = 100_000
+
+
+def _sheet_names(sheet: str, count: int) -> list[str]:
+    return [sheet[:31]] + [f"{sheet[:24]} ({i})" for i in range(2, count + 1)]
+
+
+def _content_types(count: int) -> str:
+    sheets = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{i}.xml" '
+        'ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for i in range(1, count + 1)
+    )
+    return _CONTENT_TYPES.format(sheets=sheets)
+
+
+def _workbook_rels(count: int) -> str:
+    rels = "".join(
+        f'<Relationship Id="rId{i}" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" '
+        f'Target="worksheets/sheet{i}.xml"/>'
+        for i in range(1, count + 1)
+    )
+    return _WORKBOOK_RELS.format(relationships=rels)
+
+
+def _workbook(names: list[str]) -> str:
+    sheets = "".join(f'<sheet name="{_escape_text(n)}" sheetId="{i}" r:id="rId{i}"/>' for i, n in enumerate(names, 1))
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
         '<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
         'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
-        f'<sheets><sheet name="{_escape_text(sheet[:31])}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        f"<sheets>{sheets}</sheets></workbook>"
     )
 
 
@@ -64,24 +93,45 @@ def _cells(col: pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.equal(text, ""), "<c/>", cell)
 
 
-def table_to_xlsx(table: pa.Table, sheet: str = "Sheet1") -> bytes:
-    """The table as an .xlsx workbook of one sheet (header row first)."""
-    header = "<row>" + "".join(
+def _joined(rows: pa.Array | pa.ChunkedArray) -> bytes:
+    """The UTF-8 bytes of all strings of `rows` one after the other. A string array's values
+    buffer holds exactly that between its first and last offsets: no Python string per row."""
+    rows = rows.combine_chunks() if isinstance(rows, pa.ChunkedArray) else rows
+    if len(rows) == 0:
+        return b""
+    offsets = np.frombuffer(rows.buffers()[1], dtype=np.int32)
+    first, last = int(offsets[rows.offset]), int(offsets[rows.offset + len(rows)])
+    return memoryview(rows.buffers()[2])[first:last].tobytes()
+
+
+def write_xlsx(table: pa.Table, sheet: str, out: "io.BufferedIOBase | str") -> None:
+    """The table as an .xlsx workbook (header row first on every sheet), written slice by slice."""
+    header = ("<row>" + "".join(
         f'<c t="inlineStr"><is><t>{_escape_text(name)}</t></is></c>' for name in table.column_names
-    ) + "</row>"
-    parts = [_cells(table.column(i)) for i in range(table.num_columns)] if table.num_columns else []
-    rows = pc.binary_join_element_wise("<row>", *parts, "</row>", "") if parts else pa.array([], pa.string())
-    body = "".join(rows.to_pylist()) if len(rows) else ""
-    sheet_xml = (
-        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
-        '<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
-        + header + body + "</sheetData></worksheet>"
-    )
-    buf = io.BytesIO()
-    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        z.writestr("[Content_Types].xml", _CONTENT_TYPES)
+    ) + "</row>").encode("utf-8")
+    count = max(1, -(-table.num_rows // MAX_ROWS_PER_SHEET))
+    names = _sheet_names(sheet, count)
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", _content_types(count))
         z.writestr("_rels/.rels", _RELS)
-        z.writestr("xl/workbook.xml", _workbook(sheet))
-        z.writestr("xl/_rels/workbook.xml.rels", _WORKBOOK_RELS)
-        z.writestr("xl/worksheets/sheet1.xml", sheet_xml)
+        z.writestr("xl/workbook.xml", _workbook(names))
+        z.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(count))
+        for n in range(count):
+            part = table.slice(n * MAX_ROWS_PER_SHEET, MAX_ROWS_PER_SHEET)
+            with z.open(f"xl/worksheets/sheet{n + 1}.xml", "w", force_zip64=True) as fh:
+                fh.write(b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+                         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+                fh.write(header)
+                for start in range(0, part.num_rows, SLICE_ROWS):
+                    rows = part.slice(start, SLICE_ROWS)
+                    cells = [_cells(rows.column(i)) for i in range(rows.num_columns)]
+                    if cells:
+                        fh.write(_joined(pc.binary_join_element_wise("<row>", *cells, "</row>", "")))
+                fh.write(b"</sheetData></worksheet>")
+
+
+def table_to_xlsx(table: pa.Table, sheet: str = "Sheet1") -> bytes:
+    """The table as an .xlsx workbook (header row first)."""
+    buf = io.BytesIO()
+    write_xlsx(table, sheet, buf)
     return buf.getvalue()

@@ -99,16 +99,20 @@ class ObjectStore(ABC):
     def local_path(self, key: str) -> Path | None:
         """A path DuckDB/pyarrow can read directly, when the store is a local folder."""
 
-    def publish(self, prefix: str, files: dict[str, bytes], marker: tuple[str, bytes]) -> None:
+    def publish(self, prefix: str, files: dict[str, bytes | Path], marker: tuple[str, bytes]) -> None:
         """Publish a set of files that only make sense together (an export): the marker object
         (summary.json) says the set is complete, so it is removed first, the files written, and
         the marker written last. A run that dies or fails half-way leaves no marker, and a re-run
-        over an earlier complete set never shows old and new files as one complete set."""
+        over an earlier complete set never shows old and new files as one complete set. A file
+        is given as its content or as the path of a local file (large exports: never in memory)."""
         name, content = marker
         if self.exists(prefix + name):
             self.delete(prefix + name)
         for file_name, data in files.items():
-            self.put_bytes(prefix + file_name, data)
+            if isinstance(data, Path):
+                self.put_file(prefix + file_name, data)
+            else:
+                self.put_bytes(prefix + file_name, data)
         self.put_bytes(prefix + name, content)
 
 
