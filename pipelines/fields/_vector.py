@@ -60,6 +60,22 @@ def _finish(results: pa.Array) -> pa.Array:
     return results
 
 
+# Distinct values handed to Python at a time. A column of a 5M-row upload can hold millions of
+# distinct values (e-mails): as Python strings and results all at once they cost gigabytes,
+# in slices of this size a few tens of MB. The results are the same.
+PYTHON_SLICE = 200_000
+
+
+def _apply_in_slices(uniques: pa.Array, call: Callable[[list], list], types: Sequence[pa.DataType]) -> list[pa.Array]:
+    """call(python values of a slice) -> one output tuple per value; one array per type."""
+    parts: list[list[pa.Array]] = [[] for _ in types]
+    for start in range(0, len(uniques), PYTHON_SLICE):
+        outputs = call(uniques.slice(start, PYTHON_SLICE).to_pylist())
+        for i, t in enumerate(types):
+            parts[i].append(pa.array([o[i] for o in outputs], type=t))
+    return [pa.concat_arrays(p) if p else pa.array([], type=t) for p, t in zip(parts, types)]
+
+
 def map_unique(
     values: ArrayLike | Sequence[Any],
     fn: Callable[[str], Any],
@@ -70,10 +86,11 @@ def map_unique(
     Null and blank rows give null without calling ``fn``; ``None``/blank results give null.
     """
     encoded = pc.dictionary_encode(as_string_array(values))
-    uniques = encoded.dictionary.to_pylist()
-    results = _finish(pa.array([None if _blank(u) else fn(u) for u in uniques], type=type))
+    (results,) = _apply_in_slices(
+        encoded.dictionary, lambda us: [(None if _blank(u) else fn(u),) for u in us], [type]
+    )
     # Null indices (null input rows) take to null.
-    return results.take(encoded.indices)
+    return _finish(results).take(encoded.indices)
 
 
 def map_unique_many(
@@ -84,11 +101,8 @@ def map_unique_many(
     """Like :func:`map_unique` for a ``fn`` returning one tuple item per entry of ``types``."""
     encoded = pc.dictionary_encode(as_string_array(values))
     empty = (None,) * len(types)
-    outputs = [empty if _blank(u) else fn(u) for u in encoded.dictionary.to_pylist()]
-    return tuple(
-        _finish(pa.array([o[i] for o in outputs], type=t)).take(encoded.indices)
-        for i, t in enumerate(types)
-    )
+    results = _apply_in_slices(encoded.dictionary, lambda us: [empty if _blank(u) else fn(u) for u in us], types)
+    return tuple(_finish(r).take(encoded.indices) for r in results)
 
 
 def _codes(arr: pa.Array) -> tuple[np.ndarray, int]:
@@ -125,12 +139,14 @@ def map_unique_rows(
         key = np.unique(key, return_inverse=True)[1].astype(np.int64)
     _, first_row, inverse = np.unique(key, return_index=True, return_inverse=True)
 
-    first_row_arr = pa.array(first_row)
-    rows = zip(*(a.take(first_row_arr).to_pylist() for a in arrays), strict=True)
+    first_rows = pa.table([a.take(pa.array(first_row)) for a in arrays], names=[str(i) for i in range(len(arrays))])
     empty = (None,) * len(types)
-    outputs = [empty if _blank(row[0]) else fn(*row) for row in rows]
+    parts: list[list[pa.Array]] = [[] for _ in types]
+    for start in range(0, first_rows.num_rows, PYTHON_SLICE):  # bounded Python memory (see PYTHON_SLICE)
+        chunk = first_rows.slice(start, PYTHON_SLICE)
+        rows = zip(*(chunk.column(i).to_pylist() for i in range(chunk.num_columns)), strict=True)
+        outputs = [empty if _blank(row[0]) else fn(*row) for row in rows]
+        for i, t in enumerate(types):
+            parts[i].append(pa.array([o[i] for o in outputs], type=t))
     indices = pa.array(inverse.astype(np.int64))
-    return tuple(
-        _finish(pa.array([o[i] for o in outputs], type=t)).take(indices)
-        for i, t in enumerate(types)
-    )
+    return tuple(_finish(pa.concat_arrays(p)).take(indices) for p in parts)
