@@ -228,6 +228,17 @@ def _step_failure_message(result) -> str:
     return "the run failed"
 
 
+def download_export(store, controller: str, run_id: str, names: tuple[str, ...], out_dir: Path) -> dict:
+    """Copy a finished export (upload or mailbox scan) from the store to `out_dir`; its summary."""
+    from resources.layout import export_prefix
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prefix = export_prefix(controller, run_id)
+    for name in names:
+        store.download(prefix + name, out_dir / name)
+    return json.loads((out_dir / "summary.json").read_text("utf-8"))
+
+
 def authorise_command(store, controller: str, run_settings, sources: list[str], run_options: dict):
     """A command run by hand is itself the controller's instruction (DPA III.2): the standing
     settings are recorded if they changed, then this run; refused (InstructionRefused) after the
@@ -336,14 +347,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.success:
         return _fail(f"{path}: {_step_failure_message(result)}", code=1)
 
-    from resources.layout import export_prefix
-
     out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = export_prefix(controller, upload_id)
-    for name in EXPORT_FILES:
-        store.download(prefix + name, out_dir / name)
-    summary = json.loads((out_dir / "summary.json").read_text("utf-8"))
+    summary = download_export(store, controller, upload_id, EXPORT_FILES, out_dir)
     elapsed = time.perf_counter() - started
     merged = summary["rows_ok"] - summary["golden_records"]
     print(

@@ -4,7 +4,6 @@ export) and write the update file for its CRM (issue #9)."""
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -36,13 +35,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
 
     from assets.mailboxes import MAILBOX_ASSETS
     from assets.uploads import mailbox_scans_partitions
-    from dagster_project.cli import _LiveProgress, _instance, _step_failure_message, authorise_command
+    from dagster_project.cli import _LiveProgress, _instance, _step_failure_message, authorise_command, download_export
     from dagster_project.definitions import build_object_store, build_resources
     from dagster_project.settings import Settings
     from pipelines import controller_settings
     from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused
     from resources.instruction_log import RecordsError
-    from resources.layout import check_controller, check_mailbox_id, export_prefix, mailbox_export_prefix
+    from resources.layout import check_controller, check_mailbox_id, mailbox_export_prefix
     from resources.mailbox_scans import new_scan_id, register_scan
 
     try:
@@ -98,11 +97,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     if not result.success:
         return _fail(f"mailbox {mailbox_id}: {_step_failure_message(result)}", code=1)
     out_dir = Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prefix = export_prefix(controller, scan_id)
-    for name in SCAN_FILES:
-        store.download(prefix + name, out_dir / name)
-    summary = json.loads((out_dir / "summary.json").read_text("utf-8"))
+    summary = download_export(store, controller, scan_id, SCAN_FILES, out_dir)
     print(
         f"refinery: {summary['signals']:,} signals ({summary['hard_bounces']:,} hard bounces, "
         f"{summary['soft_bounces']:,} soft, {summary['departures']:,} departures); "
