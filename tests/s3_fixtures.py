@@ -7,10 +7,15 @@ Import the fixtures you use into the test module (`from tests.s3_fixtures import
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -171,3 +176,42 @@ def contact_file(tmp_path: Path, rows: int, seed: int, canary: dict[str, str]) -
     assert set(canary) <= set(header), sorted(header)
     line = ";".join(canary.get(h, "") for h in header)
     return data.rstrip(b"\r\n") + ("\r\n" + line + "\r\n").encode("cp1252")
+
+
+def daemon_env(home: Path, endpoint: str, bucket_name: str, database: str, sensor_seconds: int = 2) -> dict[str, str]:
+    """The environment of a `dagster-daemon` on the production settings: PostgreSQL (a throwaway
+    database), S3 on the moto server, the GDPR records and keys inside the test's folder."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINERY_", "DAGSTER_", "AWS_", "PG"))}
+    env.update(pg_env(database))
+    env.update(s3_env(endpoint, bucket_name, REFINERY_SENSOR_INTERVAL_SECONDS=str(sensor_seconds)))
+    env["DAGSTER_HOME"] = str(home)
+    env["REFINERY_LOCAL_STORE"] = str(home.parent / "store")
+    env["REFINERY_GDPR_DIR"] = str(home.parent / "gdpr")
+    env["REFINERY_KEYS_DIR"] = str(home.parent / "keys")
+    return env
+
+
+@contextlib.contextmanager
+def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
+    """`dagster-daemon run` on the repository's workspace, in a process group of its own that is
+    stopped with everything it started (code server, run workers) when the block ends."""
+    repo = Path(__file__).resolve().parents[1]
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
+            cwd=repo, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+        try:
+            yield daemon
+        finally:
+            os.killpg(daemon.pid, signal.SIGTERM)
+            try:
+                daemon.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(daemon.pid, signal.SIGKILL)
+                daemon.wait(timeout=10)
+            time.sleep(1)
+            try:  # a code server or run worker of that group that outlived the daemon
+                os.killpg(daemon.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass

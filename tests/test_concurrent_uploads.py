@@ -10,10 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,12 +18,13 @@ from dagster import DagsterEventType, DagsterInstance, DagsterRunStatus, RunsFil
 
 from tests.s3_fixtures import (  # noqa: F401
     bucket,
+    daemon_env,
     moto_endpoint,
     pg_database,
     pg_env,
     put_controller_settings,
+    running_daemon,
     s3_client,
-    s3_env,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,17 +44,6 @@ def _dagster_home(tmp_path: Path) -> Path:
     home.mkdir()
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return home
-
-
-def _daemon_env(home: Path, endpoint: str, bucket_name: str, database: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINERY_", "DAGSTER_", "AWS_", "PG"))}
-    env.update(pg_env(database))
-    env.update(s3_env(endpoint, bucket_name, REFINERY_SENSOR_INTERVAL_SECONDS="1"))
-    env["DAGSTER_HOME"] = str(home)
-    env["REFINERY_LOCAL_STORE"] = str(home.parent / "store")
-    env["REFINERY_GDPR_DIR"] = str(home.parent / "gdpr")
-    env["REFINERY_KEYS_DIR"] = str(home.parent / "keys")
-    return env
 
 
 def _contact_file(tmp_path: Path, controller: str, seed: int) -> tuple[bytes, set[str]]:
@@ -105,25 +91,11 @@ def test_most_at_once_counts_overlaps():
     assert most_at_once([]) == 0
 
 
-def _stop(daemon: subprocess.Popen) -> None:
-    os.killpg(daemon.pid, signal.SIGTERM)  # the group started by the test: daemon, code server, runs
-    try:
-        daemon.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.killpg(daemon.pid, signal.SIGKILL)
-        daemon.wait(timeout=10)
-    time.sleep(1)
-    try:
-        os.killpg(daemon.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-
-
 def test_three_controllers_uploading_at_once_are_queued_and_kept_apart(
     tmp_path, moto_endpoint, bucket, pg_database, monkeypatch
 ):
     home = _dagster_home(tmp_path)
-    env = _daemon_env(home, moto_endpoint, bucket, pg_database)
+    env = daemon_env(home, moto_endpoint, bucket, pg_database, sensor_seconds=1)
     for name, value in {**pg_env(pg_database), "DAGSTER_HOME": str(home)}.items():
         monkeypatch.setenv(name, value)
     client = s3_client(moto_endpoint)
@@ -131,12 +103,7 @@ def test_three_controllers_uploading_at_once_are_queued_and_kept_apart(
     files = {c: _contact_file(tmp_path, c, seed) for seed, c in enumerate(CONTROLLERS, start=21)}
 
     daemon_log = tmp_path / "daemon.log"
-    log = daemon_log.open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
-    try:
+    with running_daemon(env, daemon_log) as daemon:
         with DagsterInstance.from_config(str(home)) as instance:
             for controller, (data, _) in files.items():  # all three before the sensor's next tick
                 client.put_object(Bucket=bucket, Key=f"uploads/{controller}/Export CRM.csv", Body=data)
@@ -170,9 +137,6 @@ def test_three_controllers_uploading_at_once_are_queued_and_kept_apart(
             for record in records:
                 kinds = {e.dagster_event.event_type for e in instance.all_logs(record.dagster_run.run_id) if e.dagster_event}
                 assert DagsterEventType.RUN_ENQUEUED in kinds
-    finally:
-        _stop(daemon)
-        log.close()
 
     # Each controller's export holds exactly its own rows: every id it sent, none of another's.
     for controller, (_, sent_ids) in files.items():

@@ -4,12 +4,7 @@ the bucket comes back as an export."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 from dagster import DagsterInstance, DagsterRunStatus, RunsFilter
 from dagster._core.scheduler.instigation import InstigatorStatus
@@ -17,29 +12,17 @@ from dagster._core.scheduler.instigation import InstigatorStatus
 from tests.s3_fixtures import (  # noqa: F401
     bucket,
     contact_file,
+    daemon_env,
     dagster_home_with,
     moto_endpoint,
     pg_database,
     pg_env,
     put_controller_settings,
+    running_daemon,
     s3_client,
-    s3_env,
 )
 
-REPO = Path(__file__).resolve().parents[1]
 DEADLINE_S = 120
-
-
-def _daemon_env(home: Path, endpoint: str, bucket_name: str, database: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("REFINERY_", "DAGSTER_", "AWS_", "PG"))}
-    env.update(pg_env(database))
-    env.update(s3_env(endpoint, bucket_name, REFINERY_SENSOR_INTERVAL_SECONDS="2"))
-    env["DAGSTER_HOME"] = str(home)
-    # The instruction log and keys of the GDPR side, kept inside the test's folder.
-    env["REFINERY_LOCAL_STORE"] = str(home.parent / "store")
-    env["REFINERY_GDPR_DIR"] = str(home.parent / "gdpr")
-    env["REFINERY_KEYS_DIR"] = str(home.parent / "keys")
-    return env
 
 
 def _summary_keys(client, bucket_name: str) -> list[str]:
@@ -54,17 +37,12 @@ def _finished_runs(instance: DagsterInstance) -> list:
 
 def test_the_daemon_turns_an_upload_into_an_export(tmp_path, moto_endpoint, bucket, pg_database, monkeypatch):
     home = dagster_home_with(tmp_path)
-    env = _daemon_env(home, moto_endpoint, bucket, pg_database)
+    env = daemon_env(home, moto_endpoint, bucket, pg_database, sensor_seconds=2)
     for name, value in {**pg_env(pg_database), "DAGSTER_HOME": str(home)}.items():
         monkeypatch.setenv(name, value)
     daemon_log = tmp_path / "daemon.log"
-    log = daemon_log.open("w")
-    daemon = subprocess.Popen(
-        [str(Path(sys.executable).parent / "dagster-daemon"), "run", "-w", "workspace.yaml"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-    )
     client = s3_client(moto_endpoint)
-    try:
+    with running_daemon(env, daemon_log) as daemon:
         with DagsterInstance.from_config(str(home)) as instance:
             put_controller_settings(client, bucket, "acme")
             client.put_object(Bucket=bucket, Key="uploads/acme/Clients Dupont.csv", Body=contact_file(tmp_path, 300, 9, {}))
@@ -91,19 +69,6 @@ def test_the_daemon_turns_an_upload_into_an_export(tmp_path, moto_endpoint, buck
             # Production (REFINERY_STORAGE=s3) starts the sensor by default; an operator's toggle in
             # the UI is recorded in the instance and wins.
             assert sensor_state.status in (InstigatorStatus.DECLARED_IN_CODE, InstigatorStatus.RUNNING)
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)  # the group started above: the daemon and its code server
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait(timeout=10)
-        time.sleep(1)
-        try:  # a code server or run worker of that group that outlived the daemon
-            os.killpg(daemon.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        log.close()
 
 
 def test_instance_files_configure_postgres_queue_retries_and_no_telemetry(tmp_path, pg_database, monkeypatch):
