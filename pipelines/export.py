@@ -238,8 +238,12 @@ def neutralise_formulas(table: pa.Table) -> pa.Table:
     for name in table.column_names:
         col = table.column(name)
         if pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            risky = pc.and_(pc.match_substring_regex(col, _FORMULA_START), pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)))
-            col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", col, ""), col)
+            starts = pc.match_substring_regex(col, _FORMULA_START)
+            # Most columns have no cell starting like a formula: they are left as they are (the
+            # second test and the rewrite cost as much again over every cell).
+            if pc.any(starts).as_py():
+                risky = pc.and_(starts, pc.invert(pc.match_substring_regex(col, _PLAIN_NUMBER)))
+                col = pc.if_else(pc.fill_null(risky, False), pc.binary_join_element_wise("'", col, ""), col)
         cols.append(col)
     return pa.table(cols, names=table.column_names)
 
