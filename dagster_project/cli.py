@@ -67,19 +67,16 @@ class _LiveProgress:
 
         live = self
 
-        class _Reporter(ProgressReporter):
+        class _Reporter(ProgressReporter):  # the live line is cleared before a stage line
             def stage(self, name: str, rows: int, seconds: float, detail: str = "") -> None:
                 from pipelines import progress
 
                 progress.finish(name)
-                _release_memory()
-                memory = _memory_note()
-                detail = f"{detail}  {memory}" if detail else memory
                 with live._lock:
                     live._clear_locked()
                     super().stage(name, rows, seconds, detail)
 
-        return _Reporter(stream=self.stream, enabled=True)
+        return _Reporter(stream=self.stream, enabled=True, memory=True)
 
     def line(self) -> str | None:
         """The live line for the running stage, or None when no stage is running."""
@@ -119,42 +116,6 @@ class _LiveProgress:
     def _clear(self) -> None:
         with self._lock:
             self._clear_locked()
-
-
-def _release_memory() -> None:
-    """Hand memory freed by the stage that just ended back to the system before the next one.
-
-    Stage outputs are in the store by then; what their tables and Python objects used is free
-    but kept by the allocators (glibc's arenas, Arrow's pool) and shows as RSS that the next
-    stage adds to. Measured by bench/bench_scale.py (per-stage RSS)."""
-    import ctypes
-    import gc
-
-    gc.collect()
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except Exception:  # noqa: BLE001 - only an optimisation
-        pass
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):  # not glibc
-        pass
-
-
-def _memory_note() -> str:
-    """'[RSS 812 MiB, peak 1,930 MiB]': this process now and at its highest so far (the stage
-    that raised the peak is the one whose line shows it first); the benchmarks read it."""
-    import resource
-
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    try:
-        with open("/proc/self/statm") as fh:
-            rss = int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return f"[peak {peak:,.0f} MiB]"
-    return f"[RSS {rss:,.0f} MiB, peak {peak:,.0f} MiB]"
 
 
 @contextlib.contextmanager
@@ -228,6 +189,54 @@ def _step_failure_message(result) -> str:
     return "the run failed"
 
 
+@contextlib.contextmanager
+def _environment(**values: str):
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _run_stage_processes(upload_id: str, tags: dict[str, str], run_config: dict) -> str | None:
+    """Run the upload with a process per stage (dagster_project/stage_processes.py): each stage
+    prints its own line. The run needs an instance its stage processes can reach: DAGSTER_HOME's,
+    else a temporary one on disk, removed afterwards. Returns the failure message, or None."""
+    import tempfile
+
+    from dagster import DagsterInstance, execute_job, reconstructable
+
+    from dagster_project import stage_processes
+
+    from assets.uploads import uploads_partitions
+
+    print("refinery: a large upload: each stage runs in a process of its own", file=sys.stderr)
+    with contextlib.ExitStack() as stack:
+        if os.environ.get("DAGSTER_HOME"):
+            instance = stack.enter_context(DagsterInstance.get())
+        else:
+            home = stack.enter_context(tempfile.TemporaryDirectory(prefix="refinery-dagster-"))
+            # (Without a level, each stage process logs Dagster's debug events to the terminal.)
+            instance = stack.enter_context(
+                DagsterInstance.local_temp(home, overrides={"python_logs": {"python_log_level": "CRITICAL"}}))
+        instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+        # Stage processes start afresh: library warnings silenced there too (see main()).
+        stack.enter_context(_environment(PYTHONWARNINGS="ignore"))
+        with execute_job(
+            reconstructable(stage_processes.upload_job),
+            instance=instance,
+            run_config=run_config,
+            tags={**tags, "dagster/partition": upload_id},
+            raise_on_error=False,
+        ) as result:
+            return None if result.success else _step_failure_message(result)
+
+
 def download_export(store, controller: str, run_id: str, names: tuple[str, ...], out_dir: Path) -> dict:
     """Copy a finished export (upload or mailbox scan) from the store to `out_dir`; its summary."""
     from resources.layout import export_prefix
@@ -271,6 +280,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
 
     from dagster import materialize
+
+    from dagster_project import stage_processes
 
     from dagster_project.definitions import CONTACT_ASSETS, build_resources
     from assets.checks import ALL_CHECKS
@@ -327,25 +338,31 @@ def cmd_run(args: argparse.Namespace) -> int:
     from pipelines import progress as progress_notes
 
     progress_notes.reset()
-    live = _LiveProgress().start()
-    resources = build_resources(settings) | {"progress": live}
-    try:
-        with _instance() as instance:
-            instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
-            with _outputs_not_kept():
-                result = materialize(
-                    [*CONTACT_ASSETS, *ALL_CHECKS],
-                    partition_key=upload_id,
-                    instance=instance,
-                    resources=resources,
-                    raise_on_error=False,
-                    run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-                    tags={"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id},
-                )
-    finally:
-        live.stop()
-    if not result.success:
-        return _fail(f"{path}: {_step_failure_message(result)}", code=1)
+    tags = {"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id}
+    run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
+    if stage_processes.process_per_stage(path.stat().st_size):
+        failure = _run_stage_processes(upload_id, tags, run_config)
+    else:
+        live = _LiveProgress().start()
+        resources = build_resources(settings) | {"progress": live}
+        try:
+            with _instance() as instance:
+                instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+                with _outputs_not_kept():
+                    result = materialize(
+                        [*CONTACT_ASSETS, *ALL_CHECKS],
+                        partition_key=upload_id,
+                        instance=instance,
+                        resources=resources,
+                        raise_on_error=False,
+                        run_config=run_config,
+                        tags=tags,
+                    )
+        finally:
+            live.stop()
+        failure = None if result.success else _step_failure_message(result)
+    if failure is not None:
+        return _fail(f"{path}: {failure}", code=1)
 
     out_dir = Path(args.out)
     summary = download_export(store, controller, upload_id, EXPORT_FILES, out_dir)

@@ -38,8 +38,8 @@ def french_export(tmp_path_factory) -> tuple[Path, pd.DataFrame, pd.DataFrame]:
     return path, messy, truth
 
 
-def run_cli(*args: str, store: Path, dagster_home: Path | None = None) -> subprocess.CompletedProcess:
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
+def run_cli(*args: str, store: Path, dagster_home: Path | None = None, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**{k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}, **(env or {})}
     env["REFINERY_LOCAL_STORE"] = str(store)
     if dagster_home is not None:
         env["DAGSTER_HOME"] = str(dagster_home)

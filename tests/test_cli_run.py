@@ -177,3 +177,25 @@ def test_unmerge_splits_a_person_and_the_next_batch_keeps_them_apart(french_expo
 
     bad = run_cli("unmerge", "--controller", "acme", "--person", "P9999999", store=store)
     assert bad.returncode == 1 and "no person P9999999" in bad.stderr
+
+
+def test_a_large_upload_runs_each_stage_in_its_own_process_with_the_same_export(french_run, french_export, tmp_path):
+    # The size from which stages run in processes of their own is lowered to 0 MB here: the
+    # mode is for multi-million-row files (dagster_project/stage_processes.py).
+    import re
+
+    path, _, _ = french_export
+    result = run_cli("run", str(path), "--controller", "acme", "--out", str(tmp_path / "out"),
+                     store=tmp_path / "store", env={"REFINERY_PROCESS_PER_STAGE_MB": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "each stage runs in a process of its own" in result.stderr
+    for stage in ("standardised_contacts", "linked_contacts", "contact_export", "controller_master"):
+        assert re.search(rf"^  {stage} .* rows .*\[RSS [\d,]+ MiB, peak [\d,]+ MiB\]$", result.stderr, re.M), result.stderr
+    assert "DEBUG" not in result.stderr and "Warning" not in result.stderr  # a clean terminal
+    _, in_process, _ = french_run
+
+    def text(folder, name):  # record keys name the upload, which differs between the two runs
+        return re.sub(r"up-[0-9a-z-]+:", "U:", (folder / name).read_text("utf-8-sig"))
+
+    for name in ("contacts.csv", "golden.csv", "duplicates.csv", "merge_audit.csv", "review.csv"):
+        assert text(tmp_path / "out", name) == text(in_process, name), name

@@ -1,0 +1,59 @@
+"""Large uploads: every stage in a process of its own.
+
+`refinery run` executes the upload's stages in its own process (in_process_executor): for a
+usual file that is the fastest way, since every stage imports the same heavy libraries. For a
+multi-million-row file it is not the memory-safe way: a stage's transient memory (standardise
+holds several copies of its columns at its peak) stays with the process as fragmented heap after
+the stage ends, and the next stage adds its own on top (5M rows: 10.9 GiB held once the enriched
+contacts were written, before linkage started). A fresh process per stage hands everything back
+to the system when the stage ends; stages hand over their tables through the Parquet IO manager
+either way, and they still run one at a time (`max_concurrent: 1`), so the run's memory is that of
+its largest stage.
+
+The job below is the same selection as the CLI's in-process run, on Dagster's multiprocess
+executor; `reconstructable` needs it built by a module-level function, which each stage's process
+calls again (resources come from the same environment as the CLI's).
+"""
+
+from __future__ import annotations
+
+import os
+
+from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job, multiprocess_executor
+
+from pipelines.env_settings import env_number
+
+CLI_JOB = "refinery_run_stage_processes"
+# Uploads of at least this many MB run a process per stage (REFINERY_PROCESS_PER_STAGE_MB; 0:
+# always). 300 MB is about 2M rows of a typical CRM export: below it the in-process run is
+# faster (a process start and the imports cost a few seconds per stage) and fits easily.
+DEFAULT_PROCESS_PER_STAGE_MB = 300
+
+
+def process_per_stage(file_bytes: int, env: dict[str, str] | None = None) -> bool:
+    """Whether an upload of this size runs each stage in a process of its own."""
+    env = dict(os.environ if env is None else env)
+    threshold = env_number(env, "REFINERY_PROCESS_PER_STAGE_MB", DEFAULT_PROCESS_PER_STAGE_MB, whole=True)
+    return file_bytes >= threshold * 2**20
+
+
+def upload_job() -> JobDefinition:
+    """The upload's stages and checks on the multiprocess executor, one stage at a time."""
+    import logging
+
+    logging.getLogger("splink").setLevel(logging.ERROR)  # as in the CLI's own process (cli.main)
+    from assets import contacts
+    from assets.checks import ALL_CHECKS
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from dagster_project.settings import Settings
+
+    from resources.dagster_resources import ProgressResource
+
+    resources = build_resources(Settings.from_env()) | {"progress": ProgressResource(stage_lines=True)}
+    job = define_asset_job(
+        name=CLI_JOB,
+        selection=AssetSelection.groups(contacts.GROUP),
+        executor_def=multiprocess_executor.configured({"max_concurrent": 1}),
+    )
+    defs = Definitions(assets=CONTACT_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources)
+    return defs.resolve_job_def(CLI_JOB)
