@@ -16,6 +16,7 @@ from dagster import (
     define_asset_job,
     in_process_executor,
     load_assets_from_modules,
+    multi_or_in_process_executor,
 )
 
 from assets import contacts, linkage
@@ -27,6 +28,7 @@ from dagster_project.mailbox_schedules import build_mailbox_export_sensor, build
 from dagster_project.schedules import build_catch_up_schedule, build_maintenance_schedule, nightly_maintenance_job
 from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
+from dagster_project.stage_processes import IN_PROCESS_RUN_CONFIG
 from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
 from resources.mailbox_reader import MailboxReaderResource
 
@@ -37,8 +39,11 @@ process_upload_job = define_asset_job(
     selection=AssetSelection.groups(contacts.GROUP),
     description="Carry one upload from the raw file to the exported, deduplicated list.",
     # The stages form a chain and each one imports the heavy libraries (Splink, DuckDB, GX): a
-    # process per step would add seconds per stage and nothing could run in parallel anyway.
-    executor_def=in_process_executor,
+    # process per step would add seconds per stage and nothing could run in parallel anyway. A
+    # large upload is the exception: the upload sensor asks for a process per stage, so that the
+    # memory one stage used is back with the system before the next (stage_processes.py).
+    executor_def=multi_or_in_process_executor,
+    config=IN_PROCESS_RUN_CONFIG,
 )
 
 mailbox_scan_job = define_asset_job(

@@ -35,6 +35,7 @@ from dagster import (
 
 from assets.uploads import uploads_partitions
 from dagster_project.sensors import CONTROLLER_TAG, ORIGIN_TAG, PROCESS_UPLOAD_JOB
+from dagster_project.stage_processes import STAGE_PROCESSES_RUN_CONFIG
 from dagster_project.settings import Settings
 from resources.dagster_resources import ObjectStoreResource
 from resources.layout import CONTROLLER_RE, CONTROLLERS_PREFIX, UPLOADS_PREFIX, check_upload_id
@@ -139,6 +140,9 @@ def build_catch_up_schedule(settings: Settings) -> ScheduleDefinition:
                 run_key=f"{c.upload_id}:nightly-{night}",
                 partition_key=c.upload_id,
                 tags={CONTROLLER_TAG: c.controller, ORIGIN_TAG: "nightly"},
+                # A run that failed may have run out of memory: the retry runs a process per
+                # stage (stage_processes.py), which costs seconds, not memory, and nobody waits.
+                run_config=STAGE_PROCESSES_RUN_CONFIG,
             )
             for c in todo
         ]

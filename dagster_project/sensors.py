@@ -22,6 +22,7 @@ from dagster import (
 from assets.uploads import uploads_partitions
 from dagster_project.settings import Settings
 from dagster_project.upload_scan import ORIGIN, run_tick
+from dagster_project.stage_processes import STAGE_PROCESSES_RUN_CONFIG, process_per_stage
 from resources.dagster_resources import ObjectStoreResource
 
 PROCESS_UPLOAD_JOB = "process_upload"
@@ -59,6 +60,8 @@ def build_upload_sensor(settings: Settings) -> SensorDefinition:
                     run_key=r.run_key,
                     partition_key=r.upload_id,
                     tags={CONTROLLER_TAG: r.controller, ORIGIN_TAG: ORIGIN},
+                    # A large file: each stage in a process of its own (dagster_project/stage_processes.py).
+                    run_config=STAGE_PROCESSES_RUN_CONFIG if process_per_stage(r.size) else {},
                 )
                 for r in outcome.registrations
             ],

@@ -1,6 +1,6 @@
 """Large uploads: every stage in a process of its own.
 
-`refinery run` executes the upload's stages in its own process (in_process_executor): for a
+`refinery run` and the daemon's `process_upload` runs execute the upload's stages in its own process (in_process_executor): for a
 usual file that is the fastest way, since every stage imports the same heavy libraries. For a
 multi-million-row file it is not the memory-safe way: a stage's transient memory (standardise
 holds several copies of its columns at its peak) stays with the process as fragmented heap after
@@ -10,8 +10,9 @@ to the system when the stage ends; stages hand over their tables through the Par
 either way, and they still run one at a time (`max_concurrent: 1`), so the run's memory is that of
 its largest stage.
 
-The job below is the same selection as the CLI's in-process run, on Dagster's multiprocess
-executor; `reconstructable` needs it built by a module-level function, which each stage's process
+The upload sensor asks for a process per stage in the run config of large files; for
+`refinery run`, the job below is the same selection as its in-process run, on Dagster's
+multiprocess executor; `reconstructable` needs it built by a module-level function, which each stage's process
 calls again (resources come from the same environment as the CLI's).
 """
 
@@ -28,6 +29,12 @@ CLI_JOB = "refinery_run_stage_processes"
 # always). 300 MB is about 2M rows of a typical CRM export: below it the in-process run is
 # faster (a process start and the imports cost a few seconds per stage) and fits easily.
 DEFAULT_PROCESS_PER_STAGE_MB = 300
+
+
+# Run configs of the production job (process_upload, on multi_or_in_process_executor): in one
+# process by default, a process per stage for a large upload (the upload sensor chooses by size).
+IN_PROCESS_RUN_CONFIG = {"execution": {"config": {"in_process": {}}}}
+STAGE_PROCESSES_RUN_CONFIG = {"execution": {"config": {"multiprocess": {"max_concurrent": 1}}}}
 
 
 def process_per_stage(file_bytes: int, env: dict[str, str] | None = None) -> bool:

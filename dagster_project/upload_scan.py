@@ -209,6 +209,7 @@ class Registration:
     upload_id: str
     controller: str
     etag: str
+    size: int = 0  # bytes of the uploaded file: a large one runs a process per stage
 
     @property
     def run_key(self) -> str:
@@ -284,7 +285,7 @@ def _register(store: ObjectStore, candidate: Candidate) -> Registration | None:
         source_etag=candidate.obj.etag,
         source_version_id=current.version_id,
     ).save(store)
-    return Registration(upload_id, candidate.controller, candidate.obj.etag)
+    return Registration(upload_id, candidate.controller, candidate.obj.etag, candidate.obj.size)
 
 
 def _log_lines(

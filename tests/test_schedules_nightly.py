@@ -58,6 +58,7 @@ def test_catch_up_requests_failed_and_never_run_uploads_only(tmp_path, pg_instan
     for request in requests:
         assert {"refinery/controller": "acme", "refinery/origin": "nightly"}.items() <= request.tags.items()
         assert request.run_key.startswith(request.partition_key + ":nightly-")
+        assert "multiprocess" in request.run_config["execution"]["config"]  # a retry: a process per stage
 
     # An upload that failed MAX_ATTEMPTS times is left to the operator.
     for _ in range(MAX_ATTEMPTS - 1):

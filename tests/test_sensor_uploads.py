@@ -192,3 +192,26 @@ def test_interval_and_bound_come_from_the_environment(tmp_path):
     )
     sensor = build_definitions(settings).resolve_sensor_def("upload_sensor")
     assert sensor.minimum_interval_seconds == 60 and "at most 3 files per tick" in sensor.description
+
+
+def test_a_large_file_runs_each_stage_in_a_process_of_its_own(tmp_path, monkeypatch):
+    # From REFINERY_PROCESS_PER_STAGE_MB (300 MB; 1 MB here) the run asks for the multiprocess
+    # executor, one stage at a time; smaller files keep the job's in-process default.
+    from dagster_project.stage_processes import STAGE_PROCESSES_RUN_CONFIG
+
+    monkeypatch.setenv("REFINERY_PROCESS_PER_STAGE_MB", "1")
+    settings = Settings.from_env({"REFINERY_LOCAL_STORE": str(tmp_path / "store")})
+    defs = build_definitions(settings)
+    sensor = defs.resolve_sensor_def("upload_sensor")
+    store = LocalObjectStore(settings.local_store)
+    store.put_bytes("uploads/acme/small.csv", b"email\na@b.fr\n")
+    store.put_bytes("uploads/globex/large.csv", b"email\n" + b"a@b.fr\n" * 160_000)  # 1.1 MB
+    with instance_for_test() as instance:
+        resources = {"object_store": build_resources(settings)["object_store"]}
+        result = sensor(build_sensor_context(instance=instance, cursor=None, resources=resources))
+    configs = {r.tags["refinery/controller"]: r.run_config for r in result.run_requests}
+    assert configs == {"acme": {}, "globex": STAGE_PROCESSES_RUN_CONFIG}
+    job = defs.resolve_job_def("process_upload")
+    assert job.executor_def.name == "multi_or_in_process_executor"
+    # The job's default (a run without run config: small files, the UI): in one process.
+    assert job.get_run_config_for_partition_key("any")["execution"] == {"config": {"in_process": {}}}
