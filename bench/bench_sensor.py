@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.markdown import replace_section
+from bench.processes import stop_process_group
 
 import boto3
 
@@ -292,16 +293,7 @@ def bench_e2e(moto: MotoProcess, rows: int, workdir: Path) -> E2EBench:
             status=record.dagster_run.status.value,
         )
     finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-        time.sleep(1)
-        try:
-            os.killpg(daemon.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        stop_process_group(daemon)
         log.close()
         admin.cursor().execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.close()

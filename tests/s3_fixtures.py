@@ -11,11 +11,9 @@ import contextlib
 import logging
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +22,8 @@ import boto3
 import psycopg2
 import pytest
 from dagster import DagsterInstance
+
+from bench.processes import stop_process_group
 
 REPO = Path(__file__).resolve().parents[1]
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
@@ -204,14 +204,4 @@ def running_daemon(env: dict[str, str], log_path: Path) -> Iterator[subprocess.P
         try:
             yield daemon
         finally:
-            os.killpg(daemon.pid, signal.SIGTERM)
-            try:
-                daemon.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(daemon.pid, signal.SIGKILL)
-                daemon.wait(timeout=10)
-            time.sleep(1)
-            try:  # a code server or run worker of that group that outlived the daemon
-                os.killpg(daemon.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            stop_process_group(daemon)
