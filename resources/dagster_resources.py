@@ -115,12 +115,22 @@ class UploadParquetIOManager(ConfigurableIOManager):
             store.put_bytes(key, buf.getvalue())
 
     def load_input(self, context: InputContext) -> pa.Table:
+        return pq.read_table(self._source(context))
+
+    def _source(self, context: InputContext) -> "Path | io.BytesIO":
         store = self.object_store.get()
         key = self._key(context)
         path = store.local_path(key)
-        if path is not None:
-            return pq.read_table(path)
-        return pq.read_table(io.BytesIO(store.get_bytes(key)))
+        return path if path is not None else io.BytesIO(store.get_bytes(key))
+
+
+class LazyParquetInputManager(UploadParquetIOManager):
+    """Input manager (AssetIn(input_manager_key="lazy_parquet_input")) over the same files: hands
+    the consumer a `pq.ParquetFile` (only the footer read) rather than the whole table, so that a
+    consumer needing a few columns or the row count (the asset checks) reads just those."""
+
+    def load_input(self, context: InputContext) -> pq.ParquetFile:
+        return pq.ParquetFile(self._source(context))
 
 
 class ProgressReporter:
