@@ -29,7 +29,13 @@ from dagster_project.schedules import build_catch_up_schedule, build_maintenance
 from dagster_project.sensors import PROCESS_UPLOAD_JOB, build_upload_sensor
 from dagster_project.settings import Settings
 from dagster_project.stage_processes import IN_PROCESS_RUN_CONFIG
-from resources.dagster_resources import NothingIOManager, ObjectStoreResource, ProgressResource, UploadParquetIOManager
+from resources.dagster_resources import (
+    LazyParquetInputManager,
+    NothingIOManager,
+    ObjectStoreResource,
+    ProgressResource,
+    UploadParquetIOManager,
+)
 from resources.mailbox_reader import MailboxReaderResource
 
 CONTACT_ASSETS = load_assets_from_modules([contacts, linkage])
@@ -87,6 +93,7 @@ def build_resources(settings: Settings) -> dict:
         "object_store": store,
         "io_manager": UploadParquetIOManager(object_store=store),
         "nothing_io_manager": NothingIOManager(),
+        "lazy_parquet_input": LazyParquetInputManager(object_store=store),
         "progress": ProgressResource(),
         "mailbox_reader": MailboxReaderResource(ca_file=os.environ.get("REFINERY_IMAP_CA_FILE") or None),
     }

@@ -7,7 +7,7 @@ import sys
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, ClassVar, Optional
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -89,9 +89,17 @@ def _resolved(value: Optional[str]) -> Optional[str]:
 
 
 class UploadParquetIOManager(ConfigurableIOManager):
-    """Stage outputs (Arrow tables) as Parquet under work/<controller>/<upload>/ in the object store."""
+    """Stage outputs (Arrow tables) as Parquet under work/<controller>/<upload>/ in the object store.
+
+    Compression: LZ4 on a local store, where writing and reading the stage files is CPU time
+    between the stages (at 1M rows, over the seven large stage tables: zstd 10.3 s to write and
+    12.2 s to read, LZ4 8.9 s and 6.8 s, files 1.5x larger); zstd on S3, where bytes cost
+    transfer time."""
 
     object_store: ResourceDependency[ObjectStoreResource]
+
+    LOCAL_COMPRESSION: ClassVar[str] = "lz4"
+    REMOTE_COMPRESSION: ClassVar[str] = "zstd"
 
     def _key(self, context: "InputContext | OutputContext") -> str:
         upload_id = context.partition_key
@@ -108,22 +116,19 @@ class UploadParquetIOManager(ConfigurableIOManager):
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".tmp-{path.name}")
-            pq.write_table(obj, tmp, compression="zstd")
+            pq.write_table(obj, tmp, compression=self.LOCAL_COMPRESSION)
             tmp.replace(path)  # atomic publish: readers never see a half-written stage
         else:
             buf = io.BytesIO()
-            pq.write_table(obj, buf, compression="zstd")
+            pq.write_table(obj, buf, compression=self.REMOTE_COMPRESSION)
             store.put_bytes(key, buf.getvalue())
 
     def load_input(self, context: InputContext) -> pa.Table:
         """The stage's table; only the columns an input's metadata lists under "columns" (a
         stage that reads a few columns of a wide table does not hold the whole table: at 5M
         records the master is several GiB)."""
-        store = self.object_store.get()
-        key = self._key(context)
         wanted = (context.definition_metadata or {}).get("columns")
-        path = store.local_path(key)
-        source = path if path is not None else io.BytesIO(store.get_bytes(key))
+        source = self._source(context)
         if wanted is None:
             return pq.read_table(source)
         parquet = pq.ParquetFile(source)
@@ -131,6 +136,21 @@ class UploadParquetIOManager(ConfigurableIOManager):
         table = parquet.read(columns=[c for c in wanted if c in present])
         # Schema metadata travels with the table (master_records carries next person id, model).
         return table.replace_schema_metadata(parquet.schema_arrow.metadata)
+
+    def _source(self, context: InputContext) -> "Path | io.BytesIO":
+        store = self.object_store.get()
+        key = self._key(context)
+        path = store.local_path(key)
+        return path if path is not None else io.BytesIO(store.get_bytes(key))
+
+
+class LazyParquetInputManager(UploadParquetIOManager):
+    """Input manager (AssetIn(input_manager_key="lazy_parquet_input")) over the same files: hands
+    the consumer a `pq.ParquetFile` (only the footer read) rather than the whole table, so that a
+    consumer needing a few columns or the row count (the asset checks) reads just those."""
+
+    def load_input(self, context: InputContext) -> pq.ParquetFile:
+        return pq.ParquetFile(self._source(context))
 
 
 def release_memory() -> None:

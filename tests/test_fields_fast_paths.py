@@ -62,9 +62,14 @@ def test_numbers_of_every_region_read_like_phonenumbers(seed: int):
                 for _ in range(rnd.randint(0, 2)):
                     digits[rnd.randrange(len(digits))] = str(rnd.randrange(10))
                 d = "".join(digits)
-                for form in ("0" + d, d, f"+{cc}{d}", f"+{cc}0{d}", f"+{cc}(0){d}", f"(+{cc}){d}"):
+                for form in ("0" + d, d, f"+{cc}{d}", f"+{cc}0{d}", f"+{cc}(0){d}", f"(+{cc}){d}",
+                             f"00{cc}{d}", f"00{cc}0{d}", f"000{cc}{d}"):
                     values.append(form)
                     regions.append(region)
+                # Dialled from another region ("00" is not every region's prefix for abroad).
+                for other in ("FR", "US", "GB", "RU", "BR"):
+                    values.append(f"00{cc}{d}")
+                    regions.append(other)
     claimed, wrong = _claimed_vs_library(values, regions)
     assert wrong == []
     assert claimed > 1000

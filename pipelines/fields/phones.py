@@ -86,12 +86,22 @@ def _standardise_py(value: str, region: str) -> tuple[str | None, str | None, st
     return None, None, None
 
 
+# Regions whose international call prefix is exactly "00": there phonenumbers reads "0033 6..." as
+# "+33 6..." (the prefix stripped, the rest parsed as after a "+").
+_IDD_00 = pa.array(sorted(r for r in _REGIONS if getattr(phonenumbers.PhoneMetadata.metadata_for_region(r),
+                                                           "international_prefix", None) == "00"), pa.string())
+
+
 def _first_reading(arr: pa.Array, regions: pa.Array) -> pa.Array:
     """The reading `_candidates` tries first, for the shapes the fast path can take it from:
     "+33(0)6 12..." and "(+33)(0)6..." drop the bracketed trunk zero (phonenumbers ignores the
-    brackets around "+33"); nine digits in France lost their leading zero."""
+    brackets around "+33"); nine digits in France lost their leading zero; "0033612..." in a
+    region dialling abroad with "00" is what phonenumbers parses as "+33612..." (a zero after
+    the "00" is not a country code: left as it is)."""
     out = pc.replace_substring_regex(arr, r"^(\(?\+[0-9]{1,3}\)?)\(0\)([0-9]+)$", r"\1\2")
     out = pc.replace_substring_regex(out, r"^\(\+([0-9]{1,3})\)([0-9]+)$", r"+\1\2")
+    idd = pc.and_(pc.is_in(regions, value_set=_IDD_00), pc.match_substring_regex(out, r"^00[1-9][0-9]*$")).fill_null(False)
+    out = pc.if_else(idd, pc.replace_substring_regex(out, r"^00", "+"), out)
     lost_zero = pc.and_(pc.equal(regions, "FR"), pc.match_substring_regex(arr, r"^[1-9][0-9]{8}$")).fill_null(False)
     return pc.if_else(lost_zero, pc.binary_join_element_wise(pa.scalar("0"), arr, ""), out)
 
