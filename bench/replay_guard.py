@@ -4,12 +4,13 @@
     python -m bench.replay_guard replay --rows 1000000    # as often as needed: guard + clustering
 
 `dump` runs the linkage of bench_linkage (same enriched file in bench/data, made by
-`bench.bench_linkage.prepare`) up to the scored pairs and saves every pair kept by the prediction
-(uid_l, uid_r, match_probability, from linkage.PREDICT_THRESHOLD) to bench/data/pairs{rows}.parquet. `replay` rebuilds the linkage input from
-the enriched file with the current sql/linkage_input.sql, judges the saved pairs with the current
-sql/merge_guard.sql and pipelines/clustering.py, clusters and prints pairwise precision and recall.
-For iterating only: the model is not retrained, so figures for BENCHMARKS.md come from
-bench_linkage. Run the 1M dump under `flock /tmp/refinery-heavy.lock`.
+`bench.bench_linkage.prepare`) up to the scored pairs and saves every pair the prediction keeps
+(uid_l, uid_r, match_probability, from linkage.PREDICT_THRESHOLD) to bench/data/pairs{rows}.parquet.
+`replay` rebuilds the linkage input from the enriched file with the current sql/linkage_input.sql,
+judges the saved pairs with the current sql/merge_guard.sql and pipelines/clustering.py (constants
+can be overridden with --set), clusters and prints pairwise precision and recall. For iterating
+only: the model is not retrained, so figures for BENCHMARKS.md come from bench_linkage. Run the 1M
+dump under `flock /tmp/refinery-heavy.lock`.
 """
 
 from __future__ import annotations
