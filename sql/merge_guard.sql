@@ -9,11 +9,13 @@
 --   a compound part, a nickname, or swapped columns) where the rows do not name two different
 --   companies, the name is not known to be two people at that company and no two mobiles say
 --   so; or a surname without first name that only one person carries at that company. Names
---   count from a probability set by the job titles (same, unknown, different) and never, without
---   a shared title, in a company so large that namesakes abound (see names_threshold below);
--- and a pair never merges when the first names clearly disagree without a shared e-mail or
--- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
--- different nominative addresses on the same domain (one company gives one person one address).
+--   count from a probability set by the job titles (same, also across languages by the job
+--   classifier; unknown; different) and by the company's size (see names_threshold below);
+--   names with a doubt, and one name under two company names, count only with one title;
+-- and a pair never merges when the first names clearly disagree without a shared e-mail,
+-- profile, or mobile and surname (a nickname, a typo, a title left in the first name), nor when
+-- both rows carry different nominative addresses on the same domain (one company gives one person
+-- one address).
 WITH company_mail_domains AS (
     -- The domain a company mails from: three people or more there. (A personal address with a
     -- typo in its domain, "free.ff", can be taken for a professional one.)
@@ -249,11 +251,11 @@ FROM (
     SELECT
         *,
         -- Names alone merge from a probability that depends on the job titles and on how many
-        -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
-        -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
-        -- of 630 from 0.99. At 1M, without a shared title, the share of two people rises with
-        -- the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and 45 %).
-        -- Thresholds in pipelines/clustering.py, chosen on the 1M run's judged pairs.
+        -- namesakes the company can hold. At 1M, without a shared title, the share of two people
+        -- rises with the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and
+        -- 45 %); with two titles, names that only look alike (an initial, a typo) were two people
+        -- 62 times of 232. Thresholds in pipelines/clustering.py, chosen by replaying the 1M run's
+        -- judged pairs (bench/replay_guard.py).
         CASE
             WHEN same_role THEN $names_same_role_threshold
             WHEN same_role IS NULL AND company_rows >= $large_company_rows THEN $names_large_company_threshold
