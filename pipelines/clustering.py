@@ -18,6 +18,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from pipelines.fields.jobs import classify_job_titles
 from sql import load_sql
 
 
@@ -49,19 +50,39 @@ class _UnionFind:
 
 
 # A pair whose only evidence is names (no shared e-mail, profile or mobile) merges from
-# NAMES_MATCH_THRESHOLD when a job title is missing, from NAMES_SAME_ROLE_THRESHOLD (any merging
-# probability) with the same job title, from NAMES_OTHER_ROLE_THRESHOLD with two different titles
-# (namesakes at one company hold different roles). An identifier is evidence at any probability
-# the linkage merges at. Measured on the 1M benchmark file (judged pairs of one run, the guard and
-# clustering replayed): LARGE_COMPANY_ROWS 3,000 gave P 0.9955 / R 0.9351 (1,000: P 0.9970 /
-# R 0.9199, none: P 0.9940 / R 0.9382, both with the same-title threshold at 0.9; 0.8 rather
-# than 0.9 there: R +0.0020, P -0.0001).
-NAMES_MATCH_THRESHOLD = 0.95
-NAMES_SAME_ROLE_THRESHOLD = 0.8
-NAMES_OTHER_ROLE_THRESHOLD = 0.99
-# Without the same job title, names alone are no evidence at a company with this many contacts
-# in the file (uploads and master): namesakes there are too many.
-LARGE_COMPANY_ROWS = 3000
+# NAMES_SAME_ROLE_THRESHOLD with the same job title (typed alike, or one role in two languages by
+# the job classifier), from NAMES_MATCH_THRESHOLD when a title is missing, from
+# NAMES_OTHER_ROLE_THRESHOLD with two different titles (namesakes at one company hold different
+# roles) and then only on names that agree exactly (not an initial or a typo). At a company with
+# LARGE_COMPANY_ROWS contacts or more (uploads and master), namesakes abound: there a missing title
+# needs NAMES_LARGE_COMPANY_THRESHOLD and two titles never merge on names. Names with a doubt (the
+# name known to be two people at the company, a missing first name where the surname goes with
+# several, a missing surname) need the same title and NAMES_DOUBTFUL_THRESHOLD, or a missing title
+# and NAMES_DOUBTFUL_UNKNOWN_ROLE_THRESHOLD; the same name and title under two company names the
+# company rules do not match, NAMES_OTHER_COMPANY_THRESHOLD. An identifier is evidence at any
+# probability the linkage merges at (linkage.MATCH_THRESHOLD).
+# Chosen on the judged pairs of the 1M benchmark file, guard and clustering replayed with
+# bench/replay_guard.py (the previous settings there: P 0.9954 / R 0.9361): these give P 0.9951 /
+# R 0.9501 (100k: P 0.9987 / R 0.9593). Steps, recall / false pairs at 1M: titles compared
+# across languages +0.0038 / +85; the large-company bar from 3,000 to 6,000 rows +0.0014 / +122
+# (5,000: +0.0011 / +78, 8,000: +0.0019 / +223).
+NAMES_MATCH_THRESHOLD = 0.9
+NAMES_SAME_ROLE_THRESHOLD = 0.7
+NAMES_OTHER_ROLE_THRESHOLD = 0.9999
+LARGE_COMPANY_ROWS = 6000
+NAMES_LARGE_COMPANY_THRESHOLD = 0.9999
+NAMES_DOUBTFUL_THRESHOLD = 0.99
+NAMES_DOUBTFUL_UNKNOWN_ROLE_THRESHOLD = 0.9999
+NAMES_OTHER_COMPANY_THRESHOLD = 0.9
+
+
+def job_roles(con: duckdb.DuckDBPyConnection) -> pa.Table:
+    """job_title_key -> job_level, job_function of every distinct title in `contacts`, by the
+    enrichment's classifier (pipelines/fields/jobs.py): "Directeur commercial" and "Sales
+    Director" are one role in two languages. Classified once per distinct title."""
+    titles = con.sql("SELECT DISTINCT job_title_key FROM contacts WHERE job_title_key IS NOT NULL").to_arrow_table()
+    level, function = classify_job_titles(titles.column(0))
+    return titles.append_column("job_level", level).append_column("job_function", function)
 
 
 def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
@@ -69,14 +90,20 @@ def judge_pairs(con: duckdb.DuckDBPyConnection, pairs: pa.Table) -> pa.Table:
     must be registered on `con` as `contacts`. Adds boolean `evidence`, `conflict` and
     `names_below_threshold`."""
     con.register("pairs_to_judge", pairs)
+    con.register("job_roles", job_roles(con))
     try:
         sql = (load_sql("merge_guard").replace("$names_threshold", repr(NAMES_MATCH_THRESHOLD))
                .replace("$names_other_role_threshold", repr(NAMES_OTHER_ROLE_THRESHOLD))
                .replace("$names_same_role_threshold", repr(NAMES_SAME_ROLE_THRESHOLD))
-               .replace("$large_company_rows", str(LARGE_COMPANY_ROWS)))
+               .replace("$large_company_rows", str(LARGE_COMPANY_ROWS))
+               .replace("$names_large_company_threshold", repr(NAMES_LARGE_COMPANY_THRESHOLD))
+               .replace("$names_doubtful_threshold", repr(NAMES_DOUBTFUL_THRESHOLD))
+               .replace("$names_doubtful_unknown_role_threshold", repr(NAMES_DOUBTFUL_UNKNOWN_ROLE_THRESHOLD))
+               .replace("$names_other_company_threshold", repr(NAMES_OTHER_COMPANY_THRESHOLD)))
         judged = con.sql(sql).to_arrow_table()
     finally:
         con.unregister("pairs_to_judge")
+        con.unregister("job_roles")
     evidence = pc.fill_null(judged.column("evidence").cast(pa.bool_()), False)
     conflict = pc.fill_null(judged.column("conflict").cast(pa.bool_()), False)
     return judged.set_column(judged.schema.get_field_index("evidence"), "evidence", evidence).set_column(

@@ -29,10 +29,11 @@ log = logging.getLogger(__name__)
 
 # Below this many rows EM has too few pairs to estimate anything: use the shipped model.
 MIN_ROWS_TO_TRAIN = 20_000
-# Pairs at or above this probability may merge, lower ones never do. Below
-# clustering.NAMES_MATCH_THRESHOLD (0.95) only with an identifier (e-mail, profile, mobile):
-# measured at 100k, such pairs between 0.8 and 0.95 were all one person (19 of 19).
-MATCH_THRESHOLD = 0.8
+# Pairs at or above this probability may merge, lower ones never do: below
+# clustering.NAMES_MATCH_THRESHOLD only with an identifier (e-mail, profile, mobile) or names with
+# the same job title (clustering.NAMES_SAME_ROLE_THRESHOLD). Measured at 1M (bench/replay_guard.py),
+# pairs from 0.7 to 0.8 with names and one title were one person 475 times of 515.
+MATCH_THRESHOLD = 0.7
 # Pairs scored below this are not even kept (they cannot merge and would only cost memory).
 PREDICT_THRESHOLD = 0.5
 
@@ -41,7 +42,7 @@ PREDICT_THRESHOLD = 0.5
 U_SAMPLE_PAIRS = 2e6
 
 # Scored pairs from this probability up that do not merge are written to the review file.
-REVIEW_THRESHOLD = 0.8
+REVIEW_THRESHOLD = 0.7
 
 
 @dataclass(frozen=True)

@@ -9,11 +9,13 @@
 --   a compound part, a nickname, or swapped columns) where the rows do not name two different
 --   companies, the name is not known to be two people at that company and no two mobiles say
 --   so; or a surname without first name that only one person carries at that company. Names
---   count from a probability set by the job titles (same, unknown, different) and never, without
---   a shared title, in a company so large that namesakes abound (see names_threshold below);
--- and a pair never merges when the first names clearly disagree without a shared e-mail or
--- profile (a nickname, a typo, a title left in the first name), nor when both rows carry
--- different nominative addresses on the same domain (one company gives one person one address).
+--   count from a probability set by the job titles (same, also across languages by the job
+--   classifier; unknown; different) and by the company's size (see names_threshold below);
+--   names with a doubt, and one name under two company names, count only with one title;
+-- and a pair never merges when the first names clearly disagree without a shared e-mail,
+-- profile, or mobile and surname (a nickname, a typo, a title left in the first name), nor when
+-- both rows carry different nominative addresses on the same domain (one company gives one person
+-- one address).
 WITH company_mail_domains AS (
     -- The domain a company mails from: three people or more there. (A personal address with a
     -- typo in its domain, "free.ff", can be taken for a professional one.)
@@ -107,6 +109,8 @@ pairs AS (
             WHEN l.job_title_key IS NULL OR r.job_title_key IS NULL THEN NULL
             -- a typo, an abbreviation or a word added ("Directeur commercial France")
             ELSE l.job_title_key = r.job_title_key OR jaro_winkler_similarity(l.job_title_key, r.job_title_key) >= 0.85
+                -- one role in two languages ("Directeur commercial" / "Sales Director")
+                OR coalesce(jl.job_function = jr.job_function AND jl.job_level = jr.job_level, FALSE)
         END AS same_role,
         coalesce(l.company_domain = r.company_domain, FALSE) AS same_domain,
         nl.company_key IS NOT NULL OR nr.company_key IS NOT NULL AS namesakes,
@@ -121,6 +125,8 @@ pairs AS (
         ON nr.first_name_canon = r.first_name_canon AND nr.last_name_key = r.last_name_key AND nr.company_key = r.company_key
     LEFT JOIN sole_surnames AS sl ON sl.last_name_key = l.last_name_key AND sl.company_key = l.company_key
     LEFT JOIN sole_surnames AS sr ON sr.last_name_key = r.last_name_key AND sr.company_key = r.company_key
+    LEFT JOIN job_roles AS jl ON jl.job_title_key = l.job_title_key
+    LEFT JOIN job_roles AS jr ON jr.job_title_key = r.job_title_key
     LEFT JOIN company_sizes AS zl ON zl.company_key = l.company_key
     LEFT JOIN company_sizes AS zr ON zr.company_key = r.company_key
 ),
@@ -179,6 +185,8 @@ judged AS (
             OR (length(fr) >= 5 AND regexp_matches(fr, '^(dr|pr)') AND substr(fr, 3) = fl)
             -- one keystroke apart ("rsbecca", "pieere") in a name of five letters or more
             OR (least(length(fl), length(fr)) >= 5 AND damerau_levenshtein(fl, fr) <= 1)
+            -- or in a shorter one ("tneo", "alj") when the job titles agree as well
+            OR (least(length(fl), length(fr)) >= 3 AND damerau_levenshtein(fl, fr) <= 1 AND coalesce(same_role, FALSE))
             OR jaro_winkler_similarity(fl, fr) >= 0.88,
             FALSE
         ) AS first_agree,
@@ -207,7 +215,20 @@ evidence AS (
             OR (swapped AND same_company)
             -- "Rolland" without first name at the company where the only Rolland is Bruno
             OR ((fl IS NULL OR fr IS NULL) AND ll = lr AND same_company AND sole_surname)
-        ) AS names
+        ) AS names,
+        -- Names with a doubt, at one company: the name is known to be two people there, the
+        -- first name is missing where the surname goes with several, or the surname is missing.
+        -- Evidence only with the same job title and a very high probability.
+        NOT other_mobile AND same_company AND (
+            (namesakes AND first_agree AND last_agree)
+            OR ((fl IS NULL OR fr IS NULL) AND ll = lr)
+            OR ((ll IS NULL OR lr IS NULL) AND first_agree)
+        ) AS doubtful_names,
+        -- The same name and the same job title under two company names that the company rules
+        -- do not match ("Compagnie provençale de chauffage" / "Cie provençale..."): evidence from a
+        -- high probability.
+        NOT namesakes AND NOT other_mobile AND first_agree AND last_agree AND other_company
+            AND coalesce(same_role, FALSE) AS names_elsewhere
     FROM judged
 )
 SELECT
@@ -215,24 +236,32 @@ SELECT
     uid_r,
     match_probability,
     -- a hard conflict: these two rows are two people, whatever links them through others
-    NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin)
+    -- (one mobile number and one surname: a nickname or a typo the name rules did not know,
+    -- "Nino" for Giovanni Russo, "Lae" for Lea Hoffmann; initials must still match)
+    NOT (swapped OR fl IS NULL OR fr IS NULL OR first_agree OR same_email OR same_linkedin OR (same_mobile AND last_agree AND least(length(fl), length(fr)) >= 3))
         OR (email_conflict AND NOT same_linkedin)
         OR linkedin_conflict AS conflict,
-    identifier OR (names AND match_probability >= names_threshold) AS evidence,
+    identifier OR (names AND match_probability >= names_threshold)
+        OR (doubtful_names AND same_role AND match_probability >= $names_doubtful_threshold)
+        OR (doubtful_names AND same_role IS NULL AND match_probability >= $names_doubtful_unknown_role_threshold)
+        OR (names_elsewhere AND match_probability >= $names_other_company_threshold) AS evidence,
     -- names that agree, without identifier, scored below the names threshold (for the review file)
     names AND NOT identifier AND match_probability < names_threshold AS names_below_threshold
 FROM (
     SELECT
         *,
         -- Names alone merge from a probability that depends on the job titles and on how many
-        -- namesakes the company can hold. Measured at 100k, names-only pairs with the same title
-        -- were one person 2,307 times of 2,309, with two titles 37 times of 71 below 0.95 and 606
-        -- of 630 from 0.99. At 1M, without a shared title, the share of two people rises with
-        -- the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and 45 %).
-        -- Thresholds in pipelines/clustering.py, chosen on the 1M run's judged pairs.
+        -- namesakes the company can hold. At 1M, without a shared title, the share of two people
+        -- rises with the company: 1 % under 100 contacts, 14 % from 3,000 (two titles: 5 % and
+        -- 45 %); with two titles, names that only look alike (an initial, a typo) were two people
+        -- 62 times of 232. Thresholds in pipelines/clustering.py, chosen by replaying the 1M run's
+        -- judged pairs (bench/replay_guard.py).
         CASE
             WHEN same_role THEN $names_same_role_threshold
+            WHEN same_role IS NULL AND company_rows >= $large_company_rows THEN $names_large_company_threshold
             WHEN company_rows >= $large_company_rows THEN 2.0
+            -- two titles and names that merely look alike (an initial, a typo): two people
+            WHEN NOT same_role AND NOT coalesce((fl = fr OR same_canon) AND ll = lr, FALSE) THEN 2.0
             WHEN NOT same_role THEN $names_other_role_threshold
             ELSE $names_threshold
         END AS names_threshold

@@ -143,7 +143,7 @@ def test_job_titles_decide_how_sure_names_alone_must_be():
         _person(3, "marie", "martin", "nexdata group", job_title_key="comptable"),
         _person(4, "marie", "martin", "nexdata group"),
     ]
-    judged = _judge(rows, [(1, 2, 0.92), (1, 3, 0.98), (1, 4, 0.98), (3, 4, 0.9)])
+    judged = _judge(rows, [(1, 2, 0.92), (1, 3, 0.98), (1, 4, 0.98), (3, 4, 0.85)])
     assert judged[(1, 2)]["evidence"]  # the same role: names are enough
     assert not judged[(1, 3)]["evidence"]  # two roles: two Marie Martins, unless the model is very sure
     assert judged[(1, 4)]["evidence"]  # no title: the usual names threshold
@@ -188,3 +188,62 @@ def test_a_glued_title_or_one_keystroke_is_no_other_first_name():
     assert not judged[(1, 2)]["conflict"] and not judged[(3, 4)]["conflict"]
     assert judged[(3, 4)]["evidence"]
     assert judged[(5, 6)]["conflict"]
+
+
+def test_one_role_in_two_languages_is_the_same_title():
+    rows = [
+        _person(1, "claire", "morel", "acme", job_title_key="directeur commercial"),
+        _person(2, "claire", "morel", "acme", job_title_key="sales director"),
+        _person(3, "claire", "morel", "acme", job_title_key="comptable"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.75), (2, 3, 0.75)])
+    assert judged[(1, 2)]["evidence"]  # sales director in French and in English
+    assert not judged[(2, 3)]["evidence"]  # two roles
+
+
+def test_two_titles_merge_only_on_names_that_agree_exactly():
+    rows = [
+        _person(1, "julien", "petit", "acme", job_title_key="comptable"),
+        _person(2, "julien", "petit", "acme", job_title_key="sales director"),
+        _person(3, "j", "petit", "acme", job_title_key="sales director"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99999), (1, 3, 0.99999)])
+    assert judged[(1, 2)]["evidence"]
+    assert not judged[(1, 3)]["evidence"]  # an initial and another title: perhaps Jade Petit
+
+
+def test_names_with_a_doubt_need_the_same_title_and_a_very_high_probability():
+    rows = [
+        _person(1, "bruno", "rolland", "acme", job_title_key="sales director"),
+        _person(2, "anne", "rolland", "acme", job_title_key="comptable"),
+        _person(3, None, "rolland", "acme", job_title_key="directeur commercial"),  # Rolland goes with two first names
+        _person(4, None, "rolland", "acme"),
+        _person(5, "bruno", None, "acme", job_title_key="sales director"),
+    ]
+    judged = _judge(rows, [(1, 3, 0.995), (1, 4, 0.995), (1, 5, 0.995)])
+    assert judged[(1, 3)]["evidence"] and not judged[(1, 3)]["conflict"]
+    assert not judged[(1, 4)]["evidence"]  # no title: needs a higher probability
+    assert judged[(1, 5)]["evidence"]
+    assert not _judge(rows, [(1, 3, 0.98)])[(1, 3)]["evidence"]
+
+
+def test_the_same_name_and_title_under_two_company_names():
+    rows = [
+        _person(1, "lucie", "faure", "compagnie provencale de chauffage", job_title_key="responsable achats"),
+        _person(2, "lucie", "faure", "cie provencale de chauffage", job_title_key="purchasing manager"),
+        _person(3, "lucie", "faure", "cie provencale de chauffage", job_title_key="comptable"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.95), (1, 3, 0.95)])
+    assert judged[(1, 2)]["evidence"]
+    assert not judged[(1, 3)]["evidence"]
+
+
+def test_a_shared_mobile_and_surname_outweigh_an_unknown_nickname():
+    rows = [
+        _person(1, "giovanni", "russo", "acme", phone_mobile="+393471234567"),
+        _person(2, "nino", "russo", "acme", phone_mobile="+393471234567"),
+        _person(3, "paolo", "bianchi", "acme", phone_mobile="+393471234567"),
+    ]
+    judged = _judge(rows, [(1, 2, 0.99), (1, 3, 0.99)])
+    assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
+    assert judged[(1, 3)]["conflict"]  # a shared mobile, but nothing of the name: two people
