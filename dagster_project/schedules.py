@@ -178,6 +178,8 @@ def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
 
 
 CONTROLLER_HOOKS: list[ControllerHook] = [refresh_master_and_model]
+# Unfinished writes and spill files older than this are left over by a killed run.
+STALE_SECONDS = 86_400
 
 
 def known_controllers(store: ObjectStore) -> list[str]:
@@ -201,6 +203,13 @@ def refresh_controllers(context: OpExecutionContext, object_store: ObjectStoreRe
         f"nightly maintenance: {len(controllers)} controller(s); "
         + ("; ".join(f"{summary} (x{n})" for summary, n in summaries.items()) or "no hook registered")
     )
+    # What runs killed mid-write left behind (SIGKILL, a lost machine): a day old at least, so that
+    # no running write or spill is touched.
+    from pipelines.duckdb_config import remove_stale_spill
+
+    temp_files = store.remove_stale_temp_files(STALE_SECONDS)
+    spill = remove_stale_spill(older_than_s=STALE_SECONDS)
+    context.log.info(f"nightly maintenance: {temp_files} unfinished store write(s) and {spill} stale spill item(s) removed")
 
 
 @job(

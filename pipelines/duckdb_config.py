@@ -72,3 +72,43 @@ def connect(memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     configure(con, memory_limit=memory_limit)
     return con
+
+
+def remove_stale_spill(settings: DuckDBSettings | None = None, older_than_s: float = 86_400) -> int:
+    """Folders that a run killed mid-export left in the spill folder (export-*: export files before
+    they are published, personal data) and DuckDB spill files of dead processes, older than
+    `older_than_s`; how many were removed."""
+    import shutil
+    import time
+
+    folder = Path((settings or DuckDBSettings.from_env()).temp_directory)
+    if not folder.is_dir():
+        return 0
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for p in folder.iterdir():
+        try:
+            if p.stat().st_mtime >= cutoff:
+                continue
+            if p.is_dir() and p.name.startswith("export-"):
+                shutil.rmtree(p, ignore_errors=True)
+                removed += 1
+            elif p.is_file() and p.name.startswith("duckdb_temp_") and not _process_alive(p.name):
+                p.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
+def _process_alive(spill_name: str) -> bool:
+    """DuckDB names its spill files after its process (duckdb_temp_<pid>_...): is that one running?"""
+    try:
+        os.kill(int(spill_name.split("_")[2]), 0)
+    except (ValueError, IndexError):
+        return True  # not a name we understand: leave it
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -12,6 +12,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -98,6 +99,11 @@ class ObjectStore(ABC):
     @abstractmethod
     def local_path(self, key: str) -> Path | None:
         """A path DuckDB/pyarrow can read directly, when the store is a local folder."""
+
+    def remove_stale_temp_files(self, older_than_s: float) -> int:
+        """Remove what writes cut short left behind (a process killed mid-write); how many.
+        Nothing to do on S3, where an object appears whole or not at all."""
+        return 0
 
     def publish(self, prefix: str, files: dict[str, bytes | Path], marker: tuple[str, bytes]) -> None:
         """Publish a set of files that only make sense together (an export): the marker object
@@ -208,6 +214,20 @@ class LocalObjectStore(ObjectStore):
             if key.startswith(prefix):
                 found.append((key, p))
         return [self._describe(p) for _, p in sorted(found)]
+
+    def remove_stale_temp_files(self, older_than_s: float) -> int:
+        """`.tmp-*` files (writes go to one, then are renamed into place) older than `older_than_s`:
+        a write that a SIGKILL cut short. Never listed, never published, but they hold data."""
+        cutoff = time.time() - older_than_s
+        removed = 0
+        for p in self.root.rglob(".tmp-*"):
+            try:
+                if p.is_file() and p.stat().st_mtime < cutoff:
+                    p.unlink()
+                    removed += 1
+            except FileNotFoundError:  # renamed into place or removed meanwhile
+                continue
+        return removed
 
     def list_children(self, prefix: str) -> tuple[list[str], list[StoredObject]]:
         base = self.root / prefix if prefix else self.root

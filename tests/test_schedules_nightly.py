@@ -85,3 +85,33 @@ def test_maintenance_runs_the_controller_hooks(tmp_path, monkeypatch):
         schedule = build_definitions(settings).resolve_schedule_def("nightly_maintenance")
     assert schedule.cron_schedule == "30 3 * * *" and schedule.execution_timezone == "Europe/Paris"
     assert schedule.default_status.value == "STOPPED"  # embedded mode
+
+
+def test_maintenance_removes_what_killed_runs_left_behind(tmp_path, monkeypatch):
+    # A SIGKILL mid-write leaves a .tmp- file in the store, and mid-export a folder of export files
+    # in the spill folder; a day later the nightly maintenance removes them, and nothing newer.
+    import os
+    import time
+
+    spill = tmp_path / "spill"
+    monkeypatch.setenv("REFINERY_DUCKDB_TEMP_DIR", str(spill))
+    store = LocalObjectStore(tmp_path / "store")
+    store.put_bytes("work/acme/up-1/raw_upload.parquet", b"kept")
+    old, fresh = store.root / "work/acme/up-1/.tmp-abc123", store.root / "work/acme/up-1/.tmp-def456"
+    (spill / "export-old").mkdir(parents=True)
+    (spill / "export-old" / "contacts.csv").write_text("Hélène;Lefèvre\n")
+    (spill / "export-running").mkdir()
+    dead_spill, live_spill = spill / "duckdb_temp_999999999_0_storage_S32K-0.tmp", spill / f"duckdb_temp_{os.getpid()}_0_owner"
+    for path in (old, fresh, dead_spill, live_spill):
+        path.write_bytes(b"partial")
+    day_ago = time.time() - 2 * 86_400
+    for path in (old, spill / "export-old", dead_spill, live_spill):
+        os.utime(path, (day_ago, day_ago))
+    settings = Settings.from_env({"REFINERY_LOCAL_STORE": str(store.root)})
+    with instance_for_test() as instance:
+        result = nightly_maintenance_job.execute_in_process(
+            instance=instance, resources={"object_store": build_resources(settings)["object_store"]})
+    assert result.success
+    assert not old.exists() and fresh.exists() and store.get_bytes("work/acme/up-1/raw_upload.parquet") == b"kept"
+    assert not (spill / "export-old").exists() and (spill / "export-running").exists()
+    assert not dead_spill.exists() and live_spill.exists()  # a running process's spill file stays
