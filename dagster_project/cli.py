@@ -151,12 +151,26 @@ def _outputs_not_kept():
         eip.core_execute_in_process = original
 
 
-def _instance():
+@contextlib.contextmanager
+def _instance(on_disk: bool = False):
+    """With DAGSTER_HOME set, runs land in that instance (and show in `dagster dev`); otherwise
+    an in-memory instance (nothing to set up, nothing left behind), or, `on_disk`, a temporary
+    one that stage processes can reach, removed afterwards."""
+    import tempfile
+
     from dagster import DagsterInstance
 
-    # With DAGSTER_HOME set, runs land in that instance (and show in `dagster dev`); otherwise
-    # an in-memory instance: nothing to set up, nothing left behind.
-    return DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else DagsterInstance.ephemeral()
+    if os.environ.get("DAGSTER_HOME"):
+        with DagsterInstance.get() as instance:
+            yield instance
+    elif on_disk:
+        with tempfile.TemporaryDirectory(prefix="refinery-dagster-") as home:
+            # (Without a level, each stage process logs Dagster's debug events to the terminal.)
+            with DagsterInstance.local_temp(home, overrides={"python_logs": {"python_log_level": "CRITICAL"}}) as instance:
+                yield instance
+    else:
+        with DagsterInstance.ephemeral() as instance:
+            yield instance
 
 
 # Exceptions whose messages are written for the operator (one line, actionable, nothing personal).
@@ -206,32 +220,20 @@ def _environment(**values: str):
 
 def _run_stage_processes(upload_id: str, tags: dict[str, str], run_config: dict) -> str | None:
     """Run the upload with a process per stage (dagster_project/stage_processes.py): each stage
-    prints its own line. The run needs an instance its stage processes can reach: DAGSTER_HOME's,
-    else a temporary one on disk, removed afterwards. Returns the failure message, or None."""
-    import tempfile
-
-    from dagster import DagsterInstance, execute_job, reconstructable
-
-    from dagster_project import stage_processes
+    prints its own line. Returns the failure message, or None."""
+    from dagster import execute_job, reconstructable
 
     from assets.uploads import uploads_partitions
+    from dagster_project import stage_processes
 
     print("refinery: a large upload: each stage runs in a process of its own", file=sys.stderr)
-    with contextlib.ExitStack() as stack:
-        if os.environ.get("DAGSTER_HOME"):
-            instance = stack.enter_context(DagsterInstance.get())
-        else:
-            home = stack.enter_context(tempfile.TemporaryDirectory(prefix="refinery-dagster-"))
-            # (Without a level, each stage process logs Dagster's debug events to the terminal.)
-            instance = stack.enter_context(
-                DagsterInstance.local_temp(home, overrides={"python_logs": {"python_log_level": "CRITICAL"}}))
+    # Stage processes start afresh: library warnings silenced there too (see main()).
+    with _instance(on_disk=True) as instance, _environment(PYTHONWARNINGS="ignore"):
         instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
-        # Stage processes start afresh: library warnings silenced there too (see main()).
-        stack.enter_context(_environment(PYTHONWARNINGS="ignore"))
         with execute_job(
             reconstructable(stage_processes.upload_job),
             instance=instance,
-            run_config=run_config,
+            run_config={**run_config, **stage_processes.STAGE_PROCESSES_RUN_CONFIG},
             tags={**tags, "dagster/partition": upload_id},
             raise_on_error=False,
         ) as result:

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import os
 
-from dagster import AssetSelection, Definitions, JobDefinition, define_asset_job, multiprocess_executor
+from dagster import Definitions, JobDefinition
 
 from pipelines.env_settings import env_number
 
-CLI_JOB = "refinery_run_stage_processes"
 # Uploads of at least this many MB run a process per stage (REFINERY_PROCESS_PER_STAGE_MB; 0:
 # always). 300 MB is about 2M rows of a typical CRM export: below it the in-process run is
 # faster (a process start and the imports cost a few seconds per stage) and fits easily.
@@ -45,22 +44,16 @@ def process_per_stage(file_bytes: int, env: dict[str, str] | None = None) -> boo
 
 
 def upload_job() -> JobDefinition:
-    """The upload's stages and checks on the multiprocess executor, one stage at a time."""
+    """process_upload with a line per stage on standard error, as `refinery run` prints them; run
+    it with STAGE_PROCESSES_RUN_CONFIG."""
     import logging
 
     logging.getLogger("splink").setLevel(logging.ERROR)  # as in the CLI's own process (cli.main)
-    from assets import contacts
     from assets.checks import ALL_CHECKS
-    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources, process_upload_job
     from dagster_project.settings import Settings
-
     from resources.dagster_resources import ProgressResource
 
     resources = build_resources(Settings.from_env()) | {"progress": ProgressResource(stage_lines=True)}
-    job = define_asset_job(
-        name=CLI_JOB,
-        selection=AssetSelection.groups(contacts.GROUP),
-        executor_def=multiprocess_executor.configured({"max_concurrent": 1}),
-    )
-    defs = Definitions(assets=CONTACT_ASSETS, asset_checks=ALL_CHECKS, jobs=[job], resources=resources)
-    return defs.resolve_job_def(CLI_JOB)
+    defs = Definitions(assets=CONTACT_ASSETS, asset_checks=ALL_CHECKS, jobs=[process_upload_job], resources=resources)
+    return defs.resolve_job_def(process_upload_job.name)
