@@ -10,7 +10,7 @@ import codecs
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 
 import pyarrow as pa
@@ -206,21 +206,15 @@ class CsvFormat:
 
 def to_csv_bytes(table: pa.Table, fmt: CsvFormat = CsvFormat()) -> tuple[bytes, CsvFormat]:
     """CSV as Excel opens it; falls back to UTF-8 with BOM if a value cannot be encoded as asked."""
-    buf = io.BytesIO()
-    pacsv.write_csv(
-        neutralise_formulas(_as_text(table)), buf, pacsv.WriteOptions(delimiter=fmt.delimiter, quoting_style="needed")
-    )
-    data = buf.getvalue()
-    if fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig"):
-        # Arrow writes UTF-8 already: no decode and re-encode of the whole file (a copy of a
-        # few hundred MB at a million rows), just the byte-order mark Excel needs.
-        return (b"\xef\xbb\xbf" + data if fmt.encoding.lower().endswith("sig") else data), fmt
-    text = data.decode("utf-8")
-    try:
-        return text.encode(fmt.encoding), fmt
-    except UnicodeEncodeError:
-        fallback = CsvFormat("utf-8-sig", fmt.delimiter)
-        return text.encode(fallback.encoding), fallback
+
+    def write(f: CsvFormat) -> bytes:
+        buf = io.BytesIO()
+        csv = CsvWriter(buf, f)
+        csv.write(table)
+        csv.finish()
+        return buf.getvalue()
+
+    return _write_with_fallback(write, fmt)
 
 
 # A cell that starts like a formula (=, +, -, @, tab, CR) is run by Excel or LibreOffice when the
@@ -281,20 +275,21 @@ def to_parquet_bytes(table: pa.Table) -> bytes:
 EXPORT_BATCH_ROWS = 100_000
 
 
-class CsvFile:
-    """A CSV file written slice by slice, byte for byte what to_csv_bytes gives for the whole
-    table (one header, the same quoting, neutralised formulas, the asked encoding)."""
+class CsvWriter:
+    """CSV written into `sink` slice by slice, byte for byte what one write of the whole table
+    gives (one header, the same quoting, neutralised formulas, the asked encoding)."""
 
-    def __init__(self, path: Path, fmt: CsvFormat):
-        self.path, self.fmt = path, fmt
-        self._fh = open(path, "wb")
+    def __init__(self, sink: BinaryIO, fmt: CsvFormat):
+        self.sink, self.fmt = sink, fmt
         self._header_done = False
         self.rows = 0
+        # Arrow writes UTF-8 already: no decode and re-encode, just the byte-order mark Excel
+        # needs. Other encodings go through an incremental encoder, which writes a byte-order
+        # mark (utf-16) once, not per slice.
         plain = fmt.encoding.lower().replace("_", "-") in ("utf-8", "utf8", "utf-8-sig")
-        # An incremental encoder writes a byte-order mark (utf-16, utf-8-sig) once, not per slice.
         self._encoder = None if plain else codecs.getincrementalencoder(fmt.encoding)()
         if plain and fmt.encoding.lower().endswith("sig"):
-            self._fh.write(b"\xef\xbb\xbf")
+            self.sink.write(b"\xef\xbb\xbf")
 
     def write(self, table: pa.Table | pa.RecordBatch) -> None:
         if isinstance(table, pa.RecordBatch):
@@ -310,12 +305,11 @@ class CsvFile:
         self.rows += table.num_rows
         data = buf.getvalue()
         # UnicodeEncodeError when a value cannot be encoded as asked: the caller falls back.
-        self._fh.write(data if self._encoder is None else self._encoder.encode(data.decode("utf-8")))
+        self.sink.write(data if self._encoder is None else self._encoder.encode(data.decode("utf-8")))
 
-    def close(self) -> None:
+    def finish(self) -> None:
         if self._encoder is not None:
-            self._fh.write(self._encoder.encode("", final=True))
-        self._fh.close()
+            self.sink.write(self._encoder.encode("", final=True))
 
 
 def _parquet_schema(schema: pa.Schema) -> pa.Schema:
@@ -350,17 +344,16 @@ def write_contacts_files(
             con.register("quarantined", quarantined)
             reader = con.sql(sql).to_arrow_reader(EXPORT_BATCH_ROWS)
             schema = _parquet_schema(reader.schema)
-            csv, unaccounted = CsvFile(csv_path, f), 0
-            try:
-                with pq.ParquetWriter(parquet_path, schema, compression="zstd") as parquet:
-                    for batch in reader:
-                        unaccounted += batch.column(batch.schema.get_field_index("status")).null_count
-                        csv.write(batch)
-                        parquet.write_table(pa.Table.from_batches([batch]).select(schema.names))
-                    if csv.rows == 0:
-                        csv.write(reader.schema.empty_table())
-            finally:
-                csv.close()
+            unaccounted = 0
+            with open(csv_path, "wb") as sink, pq.ParquetWriter(parquet_path, schema, compression="zstd") as parquet:
+                csv = CsvWriter(sink, f)
+                for batch in reader:
+                    unaccounted += batch.column(batch.schema.get_field_index("status")).null_count
+                    csv.write(batch)
+                    parquet.write_table(pa.Table.from_batches([batch]).select(schema.names))
+                if csv.rows == 0:
+                    csv.write(reader.schema.empty_table())
+                csv.finish()
         finally:
             con.close()
         _check_every_row(csv.rows, unaccounted, raw.num_rows)
@@ -373,12 +366,11 @@ def write_table_files(table: pa.Table, fmt: CsvFormat, csv_path: Path, parquet_p
     """A table as CSV (slice by slice) and optionally its Parquet copy; returns the format used."""
 
     def write(f: CsvFormat) -> None:
-        csv = CsvFile(csv_path, f)
-        try:
+        with open(csv_path, "wb") as sink:
+            csv = CsvWriter(sink, f)
             for start in range(0, max(table.num_rows, 1), EXPORT_BATCH_ROWS):
                 csv.write(table.slice(start, EXPORT_BATCH_ROWS))
-        finally:
-            csv.close()
+            csv.finish()
 
     _, used = _write_with_fallback(write, fmt)
     if parquet_path is not None:
