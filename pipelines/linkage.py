@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 import yaml
 
 from pipelines import clustering, duckdb_config, linkage_model, progress
-from pipelines.master import Master, record_keys
+from pipelines.master import Master, person_numbers, record_keys
 from sql import load_sql
 
 log = logging.getLogger(__name__)
@@ -352,8 +352,7 @@ def finish_linkage(
         "SELECT count(DISTINCT previous_person_id) FROM persons "
         "WHERE previous_person_id IS NOT NULL AND previous_person_id <> person_id"
     ).fetchall()[0][0]
-    numbers = pc.cast(pc.utf8_slice_codeunits(persons.column("person_id"), 1), pa.int64())  # 'P0000042' -> 42
-    next_person = max(master.next_person - 1, pc.max(numbers).as_py() or 0) + 1
+    next_person = max(master.next_person - 1, pc.max(person_numbers(persons.column("person_id"))).as_py() or 0) + 1
 
     person_col = persons.column("person_id")
     records = combined.drop_columns(["uid", "is_new"])

@@ -29,8 +29,9 @@ def person_label(n: int) -> str:
     return f"P{n:07d}"
 
 
-def person_number(label: str) -> int:
-    return int(label[1:])
+def person_numbers(labels: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """The numbers of person ids, column-wise: 'P0000042' -> 42."""
+    return pc.cast(pc.utf8_slice_codeunits(labels, 1), pa.int64())
 
 
 def record_keys(upload_id: str, row_numbers: pa.Array) -> pa.Array:
