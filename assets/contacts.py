@@ -45,7 +45,8 @@ from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.verification import verifier_from_settings
 from resources.instruction_log import RecordsDB
 from resources.keys import KeyStore
-from resources.layout import export_prefix
+from resources import master_store
+from resources.layout import export_prefix, work_key
 
 GROUP = "contacts"
 PURPOSE = "clean, correct, enrich and deduplicate the controller's contact list (DPA III.1)"
@@ -90,11 +91,11 @@ def raw_upload(
     with RecordsDB.from_env() as db:
         try:
             instruction, manifest = authorise_run(
-                db, object_store.get(), manifest, run_id=context.run_id, run_tags=context.run.tags
+                db, object_store.get(), manifest, run_id=context.run.run_id, run_tags=context.run.tags
             )
         except InstructionRefused as exc:
             raise Failure(description=str(exc)) from None
-        tag_run(context.instance, context.run_id, instruction)
+        tag_run(context.instance, context.run.run_id, instruction)
         try:
             # The exact version the sensor registered: a re-upload meanwhile is another upload.
             data = object_store.read_upload(manifest)
@@ -233,12 +234,36 @@ def enriched_contacts(
 @asset(
     partitions_def=uploads_partitions,
     group_name=GROUP,
-    description="contacts.csv / golden.csv and Parquet copies under exports/<controller>/<upload>/.",
+    description="contacts.csv / golden.csv and Parquet copies under exports/<controller>/<upload>/, once the master is committed.",
     io_manager_key="nothing_io_manager",
+    # Published only after the commit: an export never shows person ids the master does not hold.
+    deps=["controller_master"],
     # Of the master, the review file shows a few values of the records to decide on.
     ins={"master_records": AssetIn(metadata={"columns": ["record_key", *audit_stage.SHOWN]})},
 )
 def contact_export(
+    context: AssetExecutionContext,
+    raw_upload: pa.Table,
+    quarantined_rows: pa.Table,
+    linked_contacts: pa.Table,
+    golden_records: pa.Table,
+    merge_audit: pa.Table,
+    review_pairs: pa.Table,
+    master_records: pa.Table,
+    object_store: ObjectStoreResource,
+    progress: ProgressResource,
+) -> Output[None]:
+    manifest = object_store.manifest(context.partition_key)
+    # The lock this run took for linkage is released once the export is out (and on a failure);
+    # a re-execution of this stage alone holds none and only republishes (resources/master_store.py).
+    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}", take=False, keep=False):
+        return _publish_export(
+            context, raw_upload, quarantined_rows, linked_contacts, golden_records, merge_audit, review_pairs,
+            master_records, object_store, progress,
+        )
+
+
+def _publish_export(
     context: AssetExecutionContext,
     raw_upload: pa.Table,
     quarantined_rows: pa.Table,
@@ -304,6 +329,9 @@ def contact_export(
         }
         # summary.json is written last: its presence marks the export as complete.
         store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
+    # The committed master is the copy of record: the run's working copy would make storage grow
+    # with every upload (each holds every earlier record) and slow every deletion.
+    store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
     # The first complete export starts the retention clock; a re-run does not move it.
     with RecordsDB.from_env() as db:
         retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)

@@ -15,8 +15,8 @@ from pipelines import golden as golden_stage
 from pipelines import linkage as linkage_stage
 from pipelines.master import strip_inferred
 from resources.dagster_resources import ObjectStoreResource, ProgressResource
-from resources.layout import work_key
-from resources.master_store import load_master, master_version, publish_master
+from resources import master_store
+from resources.instruction_log import RecordsDB
 
 
 
@@ -39,15 +39,21 @@ def link_contacts(
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
     store = object_store.get()
-    master = load_master(store, manifest.controller)
-    version = master_version(store, manifest.controller)
-    result = linkage_stage.link_upload(
-        enriched_contacts,
-        upload_id=manifest.upload_id,
-        received_at=manifest.received_at,
-        source=str(manifest.options.get("source", "upload")),
-        master=master,
-    )
+    # One run of a controller at a time from here to its published export (resources/master_store.py):
+    # the lock is taken before the master is read, and kept (renewed by each stage) until then.
+    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}",
+                           on_wait=lambda other: context.log.info(
+                               f"waiting for the master of controller {manifest.controller}: held by {other.purpose}")):
+        with RecordsDB.from_env() as db:
+            master = master_store.load_master(store, manifest.controller, db=db)
+        version = int(master.state.get("version", 0))
+        result = linkage_stage.link_upload(
+            enriched_contacts,
+            upload_id=manifest.upload_id,
+            received_at=manifest.received_at,
+            source=str(manifest.options.get("source", "upload")),
+            master=master,
+        )
     linked = result.linked.rename_columns(["cluster_id" if c == "person_id" else c for c in result.linked.column_names])
     seconds = time.perf_counter() - started
     persons = pc.count_distinct(linked.column("cluster_id")).as_py()
@@ -111,10 +117,11 @@ def golden_records(
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
     options = manifest.options
-    records = golden_stage.touched_records(master_records, manifest.upload_id)
-    table = golden_stage.golden_records(
-        records, manifest.upload_id, rules=options.get("survivorship"), preferred_source=options.get("preferred_source")
-    )
+    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}", take=False):
+        records = golden_stage.touched_records(master_records, manifest.upload_id)
+        table = golden_stage.golden_records(
+            records, manifest.upload_id, rules=options.get("survivorship"), preferred_source=options.get("preferred_source")
+        )
     seconds = time.perf_counter() - started
     lineage = {c: {"master_records": [c]} for c in table.column_names if c in master_records.column_names} | {
         "cluster_id": {"master_records": ["person_id"]},
@@ -131,9 +138,8 @@ def golden_records(
 @asset(
     partitions_def=uploads_partitions,
     group_name=GROUP,
-    deps=["contact_export"],
     io_manager_key="nothing_io_manager",
-    description="Publishes the controller's master (records, person ids, model) once the export is complete.",
+    description="Commits the controller's master (records, person ids, model) as a new version; the export is published after it.",
 )
 def controller_master(
     context: AssetExecutionContext,
@@ -148,19 +154,21 @@ def controller_master(
     model = meta.get(b"refinery.model")
     # Inferred and reference values stay in this upload's export, not in the master (privacy by default).
     records = strip_inferred(master_records.replace_schema_metadata(None))
-    version = publish_master(
-        store,
-        manifest.controller,
-        records=records,
-        golden=None,
-        next_person=int(meta.get(b"refinery.next_person", b"1")),
-        model=json.loads(model) if model else None,
-        read_version=int(meta.get(b"refinery.read_version", b"0")),
-        last_upload=manifest.upload_id,
-    )
-    # The published master is the copy of record: the run's working copy would make storage
-    # grow with every upload (each holds every earlier record) and slow every deletion.
-    store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
+    # Taken again, not only renewed: a re-execution of this stage alone is another run, which must
+    # hold the lock to commit (and fails, publishing nothing, if the master moved on meanwhile).
+    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}"):
+        with RecordsDB.from_env() as db:
+            version = master_store.commit(
+                store,
+                db,
+                manifest.controller,
+                holder=context.run.run_id,
+                read_version=int(meta.get(b"refinery.read_version", b"0")),
+                next_person=int(meta.get(b"refinery.next_person", b"1")),
+                last_upload=manifest.upload_id,
+                records=records,
+                model=json.loads(model) if model else None,
+            )
     seconds = time.perf_counter() - started
     progress.reporter().stage("controller_master", records.num_rows, seconds, f"version {version}")
     return Output(None, metadata=table_metadata(records, seconds, master_version=version))

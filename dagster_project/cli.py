@@ -14,7 +14,9 @@ import json
 import logging
 import os
 import re
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -175,6 +177,7 @@ def _instance(on_disk: bool = False):
 
 # Exceptions whose messages are written for the operator (one line, actionable, nothing personal).
 OPERATOR_ERRORS = frozenset({"S3StoreError", "RecordsError", "ImapError", "MailboxExportError", "MasterChangedError",
+                             "MasterBusyError", "MasterIntegrityError",
                              "InputFileError", "ReferenceFileError"})
 
 
@@ -240,15 +243,80 @@ def _run_stage_processes(upload_id: str, tags: dict[str, str], run_config: dict)
             return None if result.success else _step_failure_message(result)
 
 
+def check_out_dir(out_dir: Path) -> str | None:
+    """Why `--out` cannot take an export (checked before the run starts), or None."""
+    if out_dir.exists() and not out_dir.is_dir():
+        return f"--out {out_dir}: is a file, not a folder"
+    ancestor = out_dir if out_dir.exists() else out_dir.parent
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        return f"--out {out_dir}: {ancestor} is a file, not a folder"
+    if not os.access(ancestor, os.W_OK | os.X_OK) or (out_dir.exists() and not os.access(out_dir.parent, os.W_OK | os.X_OK)):
+        return f"--out {out_dir}: not writable"
+    return None
+
+
 def download_export(store, controller: str, run_id: str, names: tuple[str, ...], out_dir: Path) -> dict:
-    """Copy a finished export (upload or mailbox scan) from the store to `out_dir`; its summary."""
+    """Copy a finished export (upload or mailbox scan) from the store to `out_dir`; its summary.
+
+    All or nothing: the files are downloaded into a temporary folder beside `out_dir` first (a full
+    disk fails there, leaving the previous export untouched), then the folder is renamed into place;
+    over an earlier export the files are moved in one by one with summary.json removed first and
+    written last, so a folder with a summary.json always holds one complete export."""
+    from resources import failpoints
     from resources.layout import export_prefix
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     prefix = export_prefix(controller, run_id)
-    for name in names:
-        store.download(prefix + name, out_dir / name)
-    return json.loads((out_dir / "summary.json").read_text("utf-8"))
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name in names:
+            store.download(prefix + name, staging / name)
+        failpoints.reached("out-staged")
+        summary = json.loads((staging / "summary.json").read_text("utf-8"))
+        if not out_dir.exists():
+            staging.rename(out_dir)
+            return summary
+        (out_dir / "summary.json").unlink(missing_ok=True)
+        for name in names:
+            if name != "summary.json":
+                os.replace(staging / name, out_dir / name)
+                failpoints.reached("out-moved")
+        os.replace(staging / "summary.json", out_dir / "summary.json")
+        return summary
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def upload_for_file(store, controller: str, path: Path) -> tuple[str, bool]:
+    """The upload a file becomes: the one these same bytes became before (re-run: its records are
+    replaced, never added twice), or a new one. Returns (upload id, whether it was sent before).
+    The records database keeps only a keyed hash of the bytes (resources/keys.py)."""
+    import hashlib
+
+    from resources.instruction_log import RecordsDB
+    from resources.keys import KeyStore
+    from resources.uploads import new_upload_id
+
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    source_hash = KeyStore.from_env().hasher(controller).hash("source_file", digest.hexdigest())
+    with RecordsDB.from_env() as db, db.tx(lock="upload_sources"):  # two runs of one file at once: one upload
+        row = db.one("SELECT upload_id FROM upload_sources WHERE controller = ? AND source_hash = ?", (controller, source_hash))
+        # Unless that upload was deleted since (retention, off-boarding): then this is a new one. Its
+        # manifest may not be written yet (the same file started twice at once): the id still holds.
+        if row is not None and not db.one(
+            "SELECT 1 AS gone FROM uploads WHERE upload_id = ? AND deleted_at IS NOT NULL", (row["upload_id"],)
+        ):
+            return row["upload_id"], True
+        upload_id = new_upload_id()
+        db.run("DELETE FROM upload_sources WHERE controller = ? AND source_hash = ?", (controller, source_hash))
+        db.run("INSERT INTO upload_sources (controller, source_hash, upload_id, recorded_at) VALUES (?, ?, ?, ?)",
+               (controller, source_hash, upload_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+    return upload_id, False
 
 
 def authorise_command(store, controller: str, run_settings, sources: list[str], run_options: dict):
@@ -281,6 +349,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         controller = check_controller(args.controller or settings.default_controller)
     except ValueError as exc:
         return _fail(str(exc))
+    out_dir = Path(args.out)
+    problem = check_out_dir(out_dir)
+    if problem is not None:
+        return _fail(problem)
 
     from dagster import materialize
 
@@ -289,7 +361,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from dagster_project.definitions import CONTACT_ASSETS, build_resources
     from assets.checks import ALL_CHECKS
     from assets.uploads import uploads_partitions
-    from resources.uploads import UploadManifest, new_upload_id
+    from resources.uploads import UploadManifest
 
     # The store the pipeline reads: a local folder, or the production bucket with REFINERY_STORAGE=s3.
     from dagster_project.definitions import build_object_store
@@ -321,9 +393,21 @@ def cmd_run(args: argparse.Namespace) -> int:
         instruction = authorise_command(store, controller, run_settings, sources, run_options)
     except (InstructionRefused, RecordsError, controller_settings.SettingsError) as exc:
         return _fail(str(exc), code=1)
-    upload_id = new_upload_id()
+    from resources.keys import KeyProblem
+
+    try:
+        upload_id, sent_before = upload_for_file(store, controller, path)
+    except (RecordsError, KeyProblem, OSError) as exc:
+        return _fail(f"{path}: {exc}", code=1)
     source_key = f"uploads/{controller}/{upload_id}{path.suffix.lower()}"
-    store.put_file(source_key, path)
+    # Sent before: the same upload again, under this run's instruction, with its first arrival time
+    # (the retention clock does not restart).
+    received_at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    if sent_before:
+        with contextlib.suppress(LookupError):
+            received_at = UploadManifest.load(store, upload_id).received_at
+    if not sent_before or not store.exists(source_key):
+        store.put_file(source_key, path)
     options = controller_settings.record(
         {**run_options, "instruction_id": instruction.id}, run_settings, sources
     )
@@ -331,12 +415,15 @@ def cmd_run(args: argparse.Namespace) -> int:
         upload_id=upload_id,
         controller=controller,
         source_key=source_key,
-        received_at=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        received_at=received_at,
         options=options,
     )
     manifest.save(store)
 
     print(f"refinery: upload {upload_id} for controller {controller}", file=sys.stderr)
+    if sent_before:
+        print(f"refinery: this file was sent before as upload {upload_id}: it runs again, its records replaced, "
+              "not added a second time", file=sys.stderr)
     started = time.perf_counter()
     from pipelines import progress as progress_notes
 
@@ -370,8 +457,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     if failure is not None:
         return _fail(f"{path}: {failure}", code=1)
 
-    out_dir = Path(args.out)
-    summary = download_export(store, controller, upload_id, EXPORT_FILES, out_dir)
+    try:
+        summary = download_export(store, controller, upload_id, EXPORT_FILES, out_dir)
+    except OSError as exc:
+        return _fail(
+            f"--out {out_dir}: the export could not be written there ({exc.strerror or type(exc).__name__}); upload "
+            f"{upload_id} is complete in the store: make room and run the same command again (the same file re-runs "
+            "the same upload)", code=1)
     elapsed = time.perf_counter() - started
     merged = summary["rows_ok"] - summary["golden_records"]
     print(

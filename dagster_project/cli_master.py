@@ -9,7 +9,8 @@ import sys
 from dagster_project.settings import Settings
 from pipelines.master import UnmergeError, unmerge
 from resources.layout import check_controller
-from resources.master_store import MasterChangedError, load_master, master_version, publish_master
+from resources import master_store
+from resources.instruction_log import RecordsDB, RecordsError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -34,18 +35,20 @@ def cmd_unmerge(args: argparse.Namespace) -> int:
         return 2
     # The same store the pipeline uses (local folder or S3), chosen from the environment.
     store = build_resources(settings)["object_store"].get()
-    master = load_master(store, controller)
-    version = master_version(store, controller)
     records = [r.strip() for r in args.records.split(",")] if args.records else None
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
-        updated, persons = unmerge(master, args.person, now, records)
-        publish_master(
-            store, controller, records=updated.records, golden=None, next_person=updated.next_person,
-            model=None, read_version=version, last_upload=str(master.state.get("last_upload", "")),
-            decisions=updated.decisions,
-        )
-    except (UnmergeError, MasterChangedError) as exc:
+        # Under the controller's lock: an upload running now commits before or after, never over it.
+        with master_store.locked(controller, "an unmerge", kind="unmerge") as holder, RecordsDB.from_env() as db:
+            master = master_store.load_master(store, controller, db=db)
+            updated, persons = unmerge(master, args.person, now, records)
+            master_store.commit(
+                store, db, controller, holder=holder, read_version=int(master.state.get("version", 0)),
+                next_person=updated.next_person, last_upload=str(master.state.get("last_upload", "")),
+                records=updated.records, decisions=updated.decisions,
+            )
+    except (UnmergeError, master_store.MasterChangedError, master_store.MasterBusyError,
+            master_store.MasterIntegrityError, RecordsError) as exc:
         print(f"refinery: error: {exc}", file=sys.stderr)
         return 1
     print(

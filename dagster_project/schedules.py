@@ -157,29 +157,48 @@ def build_catch_up_schedule(settings: Settings) -> ScheduleDefinition:
 ControllerHook = Callable[[ObjectStore, str], str]
 
 
+# Unfinished writes, spill files and master files no version names, older than this, are left
+# over by a killed run.
+STALE_SECONDS = 86_400
+
+
 def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
     """Retrain the controller's linkage model on all its master records and save it when it passes
     the training checks (pipelines/linkage_training.py); the master records themselves are kept
     up to date by every upload."""
     from pipelines.linkage_training import retrain_on_records
-    from resources.master_store import load_master, master_version, publish_master
+    from resources import master_store
+    from resources.instruction_log import RecordsDB
 
-    version = master_version(store, controller)
-    master = load_master(store, controller)
-    if not master.size:
-        return "linkage model: no master data yet"
-    result = retrain_on_records(master.records)
-    if result.model is None:
-        return f"linkage model: {result.outcome}"
-    # Refused (MasterChangedError) if an upload published meanwhile: tomorrow's run retrains.
-    publish_master(store, controller, records=None, golden=None, next_person=master.next_person,
-                   model=result.model, read_version=version, last_upload=master.state.get("last_upload", ""))
+    # Read, retrained and committed under the controller's lock. An upload that holds it longer
+    # than the lock's wait is not fought over: tomorrow's run retrains.
+    try:
+        with master_store.locked(controller, "the nightly retraining", kind="retrain") as holder, RecordsDB.from_env() as db:
+            master = master_store.load_master(store, controller, db=db)
+            if not master.size:
+                return "linkage model: no master data yet"
+            result = retrain_on_records(master.records)
+            if result.model is None:
+                return f"linkage model: {result.outcome}"
+            master_store.commit(store, db, controller, holder=holder, read_version=int(master.state.get("version", 0)),
+                                next_person=master.next_person, last_upload=master.state.get("last_upload", ""),
+                                model=result.model)
+    except (master_store.MasterBusyError, master_store.MasterChangedError):
+        return "linkage model: not retrained, the master was busy"
     return "linkage model: retrained"
 
 
-CONTROLLER_HOOKS: list[ControllerHook] = [refresh_master_and_model]
-# Unfinished writes and spill files older than this are left over by a killed run.
-STALE_SECONDS = 86_400
+def sweep_master_orphans(store: ObjectStore, controller: str) -> str:
+    """Master files no version names (a commit killed or failed before its transaction), a day old."""
+    from resources import master_store
+    from resources.instruction_log import RecordsDB
+
+    with RecordsDB.from_env() as db:
+        removed = master_store.sweep_orphans(store, db, controller, STALE_SECONDS)
+    return f"master: {removed} orphaned file(s) removed" if removed else "master: no orphaned file"
+
+
+CONTROLLER_HOOKS: list[ControllerHook] = [refresh_master_and_model, sweep_master_orphans]
 
 
 def known_controllers(store: ObjectStore) -> list[str]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import json
 import re
@@ -193,7 +194,7 @@ def controller_uploads(store: ObjectStore, controller: str) -> dict[str, Any]:
 def controller_files(store: ObjectStore, controller: str) -> list[StoredFile]:
     """Every stored file of the controller that can hold personal data, parsed."""
     from pipelines.reader import InputFileError, parse_contact_bytes, source_info
-    from resources.master_store import master_prefix
+    from resources.master_store import master_data_keys
 
     check_controller(controller)
     files: list[StoredFile] = []
@@ -233,12 +234,15 @@ def controller_files(store: ObjectStore, controller: str) -> list[StoredFile]:
             elif name.endswith(".xlsx"):
                 table, sheet = _read_xlsx(data)
                 files.append(StoredFile(obj.key, _role(name), "xlsx", upload_id, table, sheet=sheet))
-    prefix = master_prefix(controller)
-    for name, role in (("records.parquet", "master"), ("golden.parquet", "master_golden"), ("decisions.parquet", "decisions"),
-                       ("email_events.parquet", "master_email_events")):
-        table = retention.read_parquet(store, prefix + name)
+    # Every version's files, not only the current one's: a superseded version a crash left behind
+    # holds the person too (resources/master_store.py).
+    roles = {"records.parquet": "master", "golden.parquet": "master_golden", "decisions.parquet": "decisions",
+             "email_events.parquet": "master_email_events"}
+    for key in master_data_keys(store, controller):
+        role = roles.get(key.rsplit("/", 1)[-1])
+        table = retention.read_parquet(store, key) if role else None
         if table is not None:
-            files.append(StoredFile(prefix + name, role, "parquet", None, table))
+            files.append(StoredFile(key, role, "parquet", None, table))
     return files
 
 
@@ -772,6 +776,25 @@ def export(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, s
     return Outcome(rid, len(data["records"]), report=data)
 
 
+def _under_master_lock(purpose: str):
+    """Hold the controller's master lock while a request reads and rewrites its files: an upload
+    running meanwhile commits before (and is then erased too) or after (and then reads the rewritten
+    master), never a version read before the request (resources/master_store.py)."""
+
+    def wrap(fn):
+        @functools.wraps(fn)
+        def inner(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, *args, **kwargs):
+            from resources import master_store
+
+            with master_store.locked(controller, purpose, kind="dsr"):
+                return fn(store, db, keys, controller, *args, **kwargs)
+
+        return inner
+
+    return wrap
+
+
+@_under_master_lock("an erasure request")
 def erase(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, subject: Subject, *,
           actor: str | None = None, now: dt.datetime | None = None) -> Outcome:
     """Rewrite every file without the person (row-aligned files keep an empty row), purge older
@@ -821,6 +844,7 @@ def erase(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, su
     return Outcome(rid, len(found.record_keys), files_changed, sum(rows_by_role.values()), versions, added, cert)
 
 
+@_under_master_lock("a rectification request")
 def rectify(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, subject: Subject,
             changes: Mapping[str, str], *, actor: str | None = None) -> Outcome:
     unknown = [f for f in changes if f not in RECTIFIABLE]

@@ -61,7 +61,9 @@ DEFAULT_RETENTION_DAYS = 30
 MAX_RETENTION_DAYS = 365
 UPLOADS_PARTITIONS = "uploads"
 MAILBOX_SCANS_PARTITIONS = "mailbox_scans"
-MASTER_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "state.json", "model.json", "email_events.parquet")
+# The master's files outside its versions (the layout before versions, and the mailbox history):
+# their older object versions are purged after a deletion. Version files are deleted whole.
+LEGACY_MASTER_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "state.json", "model.json", "email_events.parquet")
 EMAIL_PATTERNS = "email_patterns.parquet"
 # Leftovers of crashed DuckDB sessions older than this are removed from the cache folders.
 STALE_SECONDS = 3600
@@ -433,29 +435,50 @@ def _filter_table_file(store: ObjectStore, key: str, column: str, values: set[st
 
 
 def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal) -> None:
-    from resources.master_store import master_prefix
+    """The uploads' records out of every file of the controller's master: each version's records
+    and decisions (the current one, and any a crash left behind), rewritten in place under the
+    controller's lock so that no run commits a version read before the deletion."""
+    from resources import master_store
 
-    prefix = master_prefix(controller)
-    records_key = prefix + "records.parquet"
-    records = read_parquet(store, records_key)
+    prefix = master_store.master_prefix(controller)
+    with master_store.locked(controller, "a deletion", kind="retention"):
+        removed_keys = _remove_from_master_files(store, controller, upload_ids, removal)
+        _remove_from_master_history(store, controller, prefix, upload_ids, removed_keys, removal)
+
+
+def _remove_from_master_files(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal) -> set[str]:
+    from resources import master_store
+
+    keys = master_store.master_data_keys(store, controller)
     removed_keys: set[str] = set()
-    if records is not None and "upload_id" in records.column_names:
+    for records_key in [k for k in keys if k.endswith("/records.parquet")]:
+        records = read_parquet(store, records_key)
+        if records is None or "upload_id" not in records.column_names:
+            continue
         mine = pc.fill_null(pc.is_in(records.column("upload_id"), pa.array(sorted(upload_ids), pa.string())), False)
-        removed_keys = set(records.filter(mine).column("record_key").to_pylist())
-        if removed_keys:
-            removal.add_rows("master_records", len(removed_keys))
+        gone = set(records.filter(mine).column("record_key").to_pylist())
+        if gone:
+            removal.add_rows("master_records", len(gone - removed_keys))
+            removed_keys |= gone
             purged = rewrite(store, records_key, parquet_bytes(records.filter(pc.invert(mine)).replace_schema_metadata(records.schema.metadata)))
             removal.objects.append({"rewritten": records_key, "versions": purged})
-    decisions_key = prefix + "decisions.parquet"
-    decisions = read_parquet(store, decisions_key)
-    if decisions is not None and decisions.num_rows and removed_keys:
-        keys = pa.array(sorted(removed_keys), pa.string())
-        touch = pc.or_(pc.is_in(decisions.column("record_key_l"), keys), pc.is_in(decisions.column("record_key_r"), keys))
+    for decisions_key in [k for k in keys if k.endswith("/decisions.parquet")]:
+        decisions = read_parquet(store, decisions_key)
+        if decisions is None or not decisions.num_rows or not removed_keys:
+            continue
+        gone = pa.array(sorted(removed_keys), pa.string())
+        touch = pc.or_(pc.is_in(decisions.column("record_key_l"), gone), pc.is_in(decisions.column("record_key_r"), gone))
         n = pc.sum(pc.cast(touch, pa.int64())).as_py() or 0
         if n:
             removal.add_rows("master_decisions", n)
             purged = rewrite(store, decisions_key, parquet_bytes(decisions.filter(pc.invert(touch))))
             removal.objects.append({"rewritten": decisions_key, "versions": purged})
+    return removed_keys
+
+
+def _remove_from_master_history(
+    store: ObjectStore, controller: str, prefix: str, upload_ids: set[str], removed_keys: set[str], removal: Removal
+) -> None:
     # The mailbox history (issue #9): events of a deleted scan, and events about deleted records.
     events_key = prefix + "email_events.parquet"
     removed = _filter_table_file(store, events_key, "scan_id", upload_ids)
@@ -468,7 +491,7 @@ def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str
         golden = read_parquet(store, prefix + "golden.parquet")
         removal.add_rows("master_golden_dropped", golden.num_rows if golden is not None else 0)
         store.delete(prefix + "golden.parquet")
-    for name in MASTER_FILES:
+    for name in LEGACY_MASTER_FILES:
         purged = purge_old_versions(store, prefix + name)
         if purged:
             removal.objects.append({"rewritten": prefix + name, "versions": purged})
@@ -557,10 +580,10 @@ def _schema_names(data: bytes) -> list[str]:
 
 
 def _master_like_files(store: ObjectStore, controller: str) -> list[tuple[str, str]]:
-    from resources.master_store import master_prefix
+    from resources import master_store
 
-    files = [(master_prefix(controller) + "records.parquet", "upload_id"),
-             (controller_prefix(controller) + EMAIL_PATTERNS, "upload_id")]
+    files = [(k, "upload_id") for k in master_store.master_data_keys(store, controller) if k.endswith("/records.parquet")]
+    files += [(controller_prefix(controller) + EMAIL_PATTERNS, "upload_id")]
     folders, _ = store.list_children(f"{WORK_PREFIX}{controller}/")
     files += [(f + "master_records.parquet", "upload_id") for f in folders]
     return [(k, c) for k, c in files if store.exists(k)]
@@ -614,6 +637,10 @@ def purge_controller(
         folder = local_folder(store, prefix)
         removal.check(f"local files under {prefix}", int(folder.exists()) if folder is not None else 0)
     _clean_caches(cache_dirs, set(upload_ids), controller, removal)
+    # Its master's files went with its prefix; the head that named them goes too.
+    from resources import master_store
+
+    master_store.drop_head(db, controller)
     n = db.run("DELETE FROM suppression WHERE controller = ?", [controller])
     removal.add_rows("suppression_entries", max(n, 0))
     for upload_id in upload_ids:

@@ -103,6 +103,27 @@ SCHEMA = [
         created_at TEXT NOT NULL,
         updated_at TEXT NOT NULL,
         body TEXT NOT NULL)""",
+    # A controller's master data (resources/master_store.py): the current version, and the lease
+    # of the one run that may write the next. Opaque ids, keys and numbers only.
+    """CREATE TABLE IF NOT EXISTS master_heads (
+        controller TEXT PRIMARY KEY,
+        version INTEGER NOT NULL,
+        head TEXT NOT NULL,
+        committed_at TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS master_locks (
+        controller TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        purpose TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL)""",
+    # Which upload a file sent with `refinery run` became (keyed hash of its bytes): sending the
+    # same bytes again re-runs that upload instead of adding its records a second time.
+    """CREATE TABLE IF NOT EXISTS upload_sources (
+        controller TEXT NOT NULL,
+        source_hash TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        PRIMARY KEY (controller, source_hash))""",
     """CREATE TABLE IF NOT EXISTS incidents (
         id TEXT PRIMARY KEY,
         created_at TEXT NOT NULL,

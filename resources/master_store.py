@@ -1,25 +1,121 @@
-"""Reading and publishing a controller's master data in the object store.
+"""A controller's master data: immutable versions in the object store, made current by one
+transaction in the records database, written by one run at a time.
 
-controllers/<controller>/master/records.parquet    every linked record, with its stable person id
-controllers/<controller>/master/golden.parquet     one golden record per person
-controllers/<controller>/master/decisions.parquet  merges a person undid (refinery unmerge)
-controllers/<controller>/master/state.json         next person id, version, last upload
-controllers/<controller>/master/model.json         the controller's trained linkage model
+The master (records with their person ids, keep-apart decisions, the trained model) is what keeps
+one person one id across uploads. Two runs that both read version N and both publish, or a crash
+between two of its files, would give one id to two people. So:
+
+Files, each version under keys of its own (never overwritten; erasure alone rewrites them in place,
+under the lock, see pipelines/dsr.py and pipelines/retention.py):
+
+    controllers/<c>/master/v/<version:08d>-<token>/records.parquet
+    controllers/<c>/master/v/<version:08d>-<token>/decisions.parquet
+    controllers/<c>/master/v/<version:08d>-<token>/model.json
+    controllers/<c>/master/email_events.parquet     the mailbox history (not part of a version)
+
+Records database (resources/instruction_log.py), nothing personal in either table:
+
+    master_heads   controller → current version, its files, the next free person id
+    master_locks   controller → the run that may write the next version, until when
+
+**Lock.** A run takes the controller's lock before it reads the master for linkage and holds it
+through the commit and the export (`acquire`, kept alive by `held`/`locked`). It is a lease in the
+records database, not a database session lock, because one run's stages may each run in a process
+of their own: the holder is the Dagster run id, every stage of the run renews it while it works,
+and a killed run's lease lapses after `REFINERY_MASTER_LOCK_TTL_SECONDS` (default 300). Another
+run waits for it at most `REFINERY_MASTER_LOCK_WAIT_SECONDS` (default 1800), then fails with one
+line saying who holds it.
+
+**Commit.** The files of version N+1 are written under new keys; then one transaction checks that
+this run still holds the lock and that N is still current, and points the head at N+1; then the
+files of N that N+1 does not reuse are deleted. A crash before the transaction leaves N current
+(the new files are orphans, removed by the nightly maintenance after a day); after it, N+1.
+
+Why our own log rather than Delta Lake or Iceberg: see docs/architecture.md ("Master data").
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 
+from pipelines.env_settings import env_number
 from pipelines.master import Master, parquet_bytes
+from resources import failpoints
+from resources.instruction_log import RecordsDB
 from resources.layout import controller_prefix
 from resources.object_store import ObjectStore
+
+# The parts of a version, and the file each is kept in.
+PART_FILES = {"records": "records.parquet", "decisions": "decisions.parquet", "model": "model.json"}
+# The unversioned layout written before versions existed: read as the current version until the
+# first commit, which replaces it.
+LEGACY_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "model.json", "state.json")
+VERSIONS_FOLDER = "v/"
 
 
 def master_prefix(controller: str) -> str:
     return controller_prefix(controller) + "master/"
+
+
+def versions_prefix(controller: str) -> str:
+    return master_prefix(controller) + VERSIONS_FOLDER
+
+
+class MasterChangedError(RuntimeError):
+    """Another writer committed a version since this one read the master: nothing was published."""
+
+
+class MasterBusyError(RuntimeError):
+    """The controller's lock stayed with another run for longer than this one may wait."""
+
+
+class MasterIntegrityError(RuntimeError):
+    """The records database and the object store disagree about a controller's master."""
+
+
+# -- settings --------------------------------------------------------------------------------------
+def lock_ttl_seconds() -> float:
+    return env_number(os.environ, "REFINERY_MASTER_LOCK_TTL_SECONDS", 300.0, minimum=5.0)
+
+
+def lock_wait_seconds() -> float:
+    return env_number(os.environ, "REFINERY_MASTER_LOCK_WAIT_SECONDS", 1800.0, minimum=0.0)
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# -- the head --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Head:
+    """What a version is: its number, the key of each of its parts, the next free person id."""
+
+    version: int = 0
+    files: dict[str, str] = field(default_factory=dict)
+    next_person: int = 1
+    last_upload: str = ""
+    legacy: bool = False  # the unversioned layout, before the first commit
+
+    def to_json(self) -> str:
+        return RecordsDB.dumps(
+            {"version": self.version, "files": self.files, "next_person": self.next_person, "last_upload": self.last_upload}
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Head":
+        data = json.loads(text)
+        return cls(int(data["version"]), dict(data["files"]), int(data["next_person"]), str(data.get("last_upload", "")))
 
 
 def _get(store: ObjectStore, key: str) -> bytes | None:
@@ -29,56 +125,353 @@ def _get(store: ObjectStore, key: str) -> bytes | None:
         return None
 
 
-def load_master(store: ObjectStore, controller: str) -> Master:
+def _legacy_head(store: ObjectStore, controller: str) -> Head | None:
     prefix = master_prefix(controller)
-    return Master.from_parts(
-        records=_get(store, prefix + "records.parquet"),
-        state=_get(store, prefix + "state.json"),
-        decisions=_get(store, prefix + "decisions.parquet"),
-        model=_get(store, prefix + "model.json"),
+    state = _get(store, prefix + "state.json")
+    if state is None:
+        return None
+    st = json.loads(state)
+    files = {part: prefix + name for part, name in PART_FILES.items() if store.exists(prefix + name)}
+    return Head(int(st.get("version", 0)), files, int(st.get("next_person", 1)), str(st.get("last_upload", "")), legacy=True)
+
+
+def _head_row(db: RecordsDB, controller: str) -> Head | None:
+    row = db.one("SELECT head FROM master_heads WHERE controller = ?", (controller,))
+    return Head.from_json(row["head"]) if row else None
+
+
+def read_head(store: ObjectStore, db: RecordsDB, controller: str) -> Head:
+    """The controller's current version (version 0, no files, when it has none yet)."""
+    head = _head_row(db, controller)
+    if head is not None:
+        return head
+    legacy = _legacy_head(store, controller)
+    if legacy is not None:
+        return legacy
+    if store.list(versions_prefix(controller)):
+        # Versions in the store but none recorded: the run is pointed at another records database
+        # than the one that committed them. Going on would hand out person ids a second time.
+        raise MasterIntegrityError(
+            f"controller {controller} has master data versions in the object store but none in the records "
+            f"database ({db.where}): check REFINERY_INSTRUCTIONS_DSN / REFINERY_GDPR_DIR"
+        )
+    return Head()
+
+
+def _read_parts(store: ObjectStore, head: Head) -> dict[str, bytes | None]:
+    parts: dict[str, bytes | None] = {}
+    for part, key in head.files.items():
+        data = _get(store, key)
+        if data is None:
+            raise KeyError(key)
+        parts[part] = data
+    return parts
+
+
+def load_master(store: ObjectStore, controller: str, *, db: RecordsDB | None = None) -> Master:
+    """The current version of the master; `master.state["version"]` says which."""
+    with _db(db) as conn:
+        for _ in range(3):
+            head = read_head(store, conn, controller)
+            try:
+                parts = _read_parts(store, head)
+            except KeyError:  # a commit replaced the version meanwhile and removed its files: read again
+                if read_head(store, conn, controller) != head:
+                    continue
+                raise MasterIntegrityError(
+                    f"master version {head.version} of controller {controller} misses one of its files: restore it "
+                    "from the bucket's object versions, or off-board and re-upload"
+                ) from None
+            master = Master.from_parts(
+                records=parts.get("records"), state=None, decisions=parts.get("decisions"), model=parts.get("model")
+            )
+            master.next_person = head.next_person
+            master.state = {"version": head.version, "next_person": head.next_person, "last_upload": head.last_upload}
+            return master
+    raise MasterChangedError(f"the master data of controller {controller} kept changing while it was read: re-run")
+
+
+def master_version(store: ObjectStore, controller: str, *, db: RecordsDB | None = None) -> int:
+    with _db(db) as conn:
+        return read_head(store, conn, controller).version
+
+
+@contextmanager
+def _db(db: RecordsDB | None) -> Iterator[RecordsDB]:
+    if db is not None:
+        yield db
+        return
+    with RecordsDB.from_env() as own:
+        yield own
+
+
+# -- the lock --------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LockHolder:
+    holder: str
+    purpose: str
+    acquired_at: str
+    expires_at: float
+
+
+def lock_holder(db: RecordsDB, controller: str) -> LockHolder | None:
+    row = db.one("SELECT holder, purpose, acquired_at, expires_at FROM master_locks WHERE controller = ?", (controller,))
+    return LockHolder(row["holder"], row["purpose"], row["acquired_at"], float(row["expires_at"])) if row else None
+
+
+def _try_acquire(db: RecordsDB, controller: str, holder: str, purpose: str, ttl: float) -> LockHolder | None:
+    """Take or renew the lease; returns None when taken, else who holds it."""
+    now = time.time()
+    with db.tx(lock="master_locks"):
+        current = lock_holder(db, controller)
+        if current is None:
+            db.run(
+                "INSERT INTO master_locks (controller, holder, purpose, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
+                (controller, holder, purpose, _now_iso(), now + ttl),
+            )
+            return None
+        if current.holder == holder or current.expires_at < now:
+            acquired_at = current.acquired_at if current.holder == holder else _now_iso()
+            db.run(
+                "UPDATE master_locks SET holder = ?, purpose = ?, acquired_at = ?, expires_at = ? WHERE controller = ?",
+                (holder, purpose, acquired_at, now + ttl, controller),
+            )
+            return None
+        return current
+
+
+def acquire(
+    db: RecordsDB, controller: str, holder: str, purpose: str, *,
+    wait_s: float | None = None, ttl_s: float | None = None, on_wait: Callable[[LockHolder], None] | None = None,
+) -> None:
+    """Take the controller's lock for `holder` (an opaque run id), waiting at most `wait_s` for
+    another holder to finish or its lease to lapse. Taking it again as its holder renews it."""
+    wait = lock_wait_seconds() if wait_s is None else wait_s
+    ttl = lock_ttl_seconds() if ttl_s is None else ttl_s
+    deadline = time.monotonic() + wait
+    pause, told = 0.2, False
+    while True:
+        other = _try_acquire(db, controller, holder, purpose, ttl)
+        if other is None:
+            return
+        if not told and on_wait is not None:
+            on_wait(other)
+            told = True
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise MasterBusyError(
+                f"the master data of controller {controller} is being updated by {other.purpose} (since {other.acquired_at}); "
+                f"waited {wait:.0f} s (REFINERY_MASTER_LOCK_WAIT_SECONDS): re-run this later"
+            )
+        time.sleep(min(pause, left))
+        pause = min(pause * 1.5, 2.0)
+
+
+def renew(db: RecordsDB, controller: str, holder: str, ttl_s: float | None = None) -> bool:
+    """Extend the lease; False if `holder` no longer holds it."""
+    ttl = lock_ttl_seconds() if ttl_s is None else ttl_s
+    return db.run(
+        "UPDATE master_locks SET expires_at = ? WHERE controller = ? AND holder = ?", (time.time() + ttl, controller, holder)
+    ) > 0
+
+
+def release(db: RecordsDB, controller: str, holder: str) -> None:
+    db.run("DELETE FROM master_locks WHERE controller = ? AND holder = ?", (controller, holder))
+
+
+class _Heartbeat:
+    """Renews a lease from a thread of its own (its own database connection) while work goes on."""
+
+    def __init__(self, controller: str, holder: str, ttl: float):
+        self.controller, self.holder, self.ttl = controller, holder, ttl
+        self.interval = max(1.0, min(30.0, ttl / 5))
+        self.lost = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="refinery-master-lease", daemon=True)
+
+    def __enter__(self) -> "_Heartbeat":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        try:
+            db = RecordsDB.from_env()
+        except Exception:  # the database is away: the commit's own check says what happened
+            return
+        with db:
+            while not self._stop.wait(self.interval):
+                try:
+                    if not renew(db, self.controller, self.holder, self.ttl):
+                        self.lost = True
+                        return
+                except Exception:  # a passing database fault: the next beat tries again
+                    continue
+
+
+@contextmanager
+def held(controller: str, holder: str, purpose: str, *, take: bool = True, keep: bool = True,
+         on_wait: Callable[[LockHolder], None] | None = None) -> Iterator[None]:
+    """Inside: `holder` holds the controller's lock, renewed while the block runs. `take` acquires it
+    (waiting if needed), otherwise it is only renewed if this holder has it. On an error the lock is
+    released (the run has failed); on success it is kept for the run's next stage, unless not `keep`."""
+    ttl = lock_ttl_seconds()
+    with RecordsDB.from_env() as db:
+        if take:
+            acquire(db, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait)
+        elif not renew(db, controller, holder, ttl):
+            yield  # this holder does not have it (a stage re-executed alone): nothing to keep alive
+            return
+        try:
+            with _Heartbeat(controller, holder, ttl):
+                yield
+        except BaseException:
+            _release_quietly(db, controller, holder)
+            raise
+        if not keep:
+            release(db, controller, holder)
+
+
+def _release_quietly(db: RecordsDB, controller: str, holder: str) -> None:
+    try:
+        release(db, controller, holder)
+    except Exception:  # the lease lapses by itself
+        pass
+
+
+def one_off_holder(kind: str) -> str:
+    """A holder id for work done in one process (unmerge, retraining, erasure): opaque."""
+    return f"{kind}-{secrets.token_hex(8)}"
+
+
+@contextmanager
+def locked(controller: str, purpose: str, kind: str = "cli") -> Iterator[str]:
+    """Hold the controller's lock for a piece of work done in this process; yields the holder id."""
+    holder = one_off_holder(kind)
+    with held(controller, holder, purpose, keep=False):
+        yield holder
+
+
+# -- the commit ------------------------------------------------------------------------------------
+def commit(
+    store: ObjectStore,
+    db: RecordsDB,
+    controller: str,
+    *,
+    holder: str,
+    read_version: int,
+    next_person: int,
+    last_upload: str,
+    records: pa.Table | None = None,
+    decisions: pa.Table | None = None,
+    model: dict | None = None,
+) -> int:
+    """Publish version read_version + 1: the parts given are written anew, the others carried
+    over from the current version. Refused (MasterChangedError, nothing published) if `holder` no
+    longer holds the lock or another version was committed since `read_version`."""
+    head = read_head(store, db, controller)
+    if head.version != read_version:
+        raise _changed(controller, read_version, head.version)
+    version = read_version + 1
+    folder = f"{versions_prefix(controller)}{version:08d}-{secrets.token_hex(4)}/"
+    new_parts: dict[str, bytes] = {}
+    if records is not None:
+        new_parts["records"] = parquet_bytes(records)
+    if decisions is not None:
+        new_parts["decisions"] = parquet_bytes(decisions)
+    if model is not None:
+        new_parts["model"] = json.dumps(model).encode("utf-8")
+    files: dict[str, str] = {}
+    for part, key in head.files.items():
+        if part in new_parts:
+            continue
+        if head.legacy:  # the legacy files go at this commit: what is kept moves into the version
+            new_parts[part] = store.get_bytes(key)
+        else:
+            files[part] = key
+    written: list[str] = []
+    try:
+        for part, data in new_parts.items():
+            key = folder + PART_FILES[part]
+            store.put_bytes(key, data)
+            written.append(key)
+            files[part] = key
+            failpoints.reached(f"master-write-{part}")
+        new_head = Head(version, files, next_person, last_upload)
+        with db.tx(lock="master_locks"):
+            lease = lock_holder(db, controller)
+            if lease is None or lease.holder != holder:
+                raise MasterChangedError(
+                    f"this run's hold on the master data of controller {controller} lapsed"
+                    + (f" and {lease.purpose} took it" if lease is not None else "")
+                    + ": nothing was published; re-run this upload"
+                )
+            row = _head_row(db, controller)
+            current = row.version if row is not None else head.version
+            if current != read_version:
+                raise _changed(controller, read_version, current)
+            if row is None:
+                db.run(
+                    "INSERT INTO master_heads (controller, version, head, committed_at) VALUES (?, ?, ?, ?)",
+                    (controller, version, new_head.to_json(), _now_iso()),
+                )
+            elif db.run(
+                "UPDATE master_heads SET version = ?, head = ?, committed_at = ? WHERE controller = ? AND version = ?",
+                (version, new_head.to_json(), _now_iso(), controller, read_version),
+            ) != 1:
+                raise _changed(controller, read_version, -1)
+    except BaseException:
+        _delete_quietly(store, written)  # orphans otherwise (the nightly sweep would find them)
+        raise
+    failpoints.reached("master-commit")
+    superseded = [k for k in head.files.values() if k not in files.values()]
+    if head.legacy:
+        superseded = [master_prefix(controller) + name for name in LEGACY_FILES]
+    _delete_quietly(store, superseded)
+    return version
+
+
+def _changed(controller: str, read: int, current: int) -> MasterChangedError:
+    now = f" -> {current}" if current >= 0 else ""
+    return MasterChangedError(
+        f"the master data of controller {controller} changed during this run (version {read}{now}): "
+        "nothing was published; re-run this upload"
     )
 
 
-def master_version(store: ObjectStore, controller: str) -> int:
-    state = _get(store, master_prefix(controller) + "state.json")
-    return int(json.loads(state).get("version", 0)) if state else 0
+def _delete_quietly(store: ObjectStore, keys: list[str]) -> None:
+    for key in keys:
+        try:
+            store.delete(key)
+        except Exception:  # left for the nightly sweep (sweep_orphans), which lists what no head names
+            pass
 
 
-class MasterChangedError(RuntimeError):
-    pass
+def sweep_orphans(store: ObjectStore, db: RecordsDB, controller: str, older_than_s: float) -> int:
+    """Delete version files that no head names (a commit that failed or was killed), once older
+    than `older_than_s` (younger ones may belong to a commit under way). Returns how many."""
+    head = read_head(store, db, controller)
+    current = set(head.files.values())
+    cutoff = time.time() - older_than_s
+    stale = [o.key for o in store.list(versions_prefix(controller)) if o.key not in current and o.last_modified < cutoff]
+    for key in stale:
+        store.delete(key)
+    return len(stale)
 
 
-def publish_master(
-    store: ObjectStore,
-    controller: str,
-    *,
-    records: pa.Table | None,
-    golden: pa.Table | None,
-    next_person: int,
-    model: dict | None,
-    read_version: int,
-    last_upload: str,
-    decisions: pa.Table | None = None,
-) -> int:
-    """Write the new master; refuse if another run published since this one read it
-    (optimistic concurrency: the queued run coordinator should run one upload per controller at a time)."""
-    current = master_version(store, controller)
-    if current != read_version:
-        raise MasterChangedError(
-            f"the master data of controller {controller} changed during this run "
-            f"(version {read_version} -> {current}): re-run this upload"
-        )
+def master_data_keys(store: ObjectStore, controller: str) -> list[str]:
+    """Every stored file of the controller's master that can hold personal data: every version's
+    files (current, superseded not yet removed, orphans) and the legacy layout. What erasure and
+    the retention sweep must reach."""
     prefix = master_prefix(controller)
-    if records is not None:
-        store.put_bytes(prefix + "records.parquet", parquet_bytes(records))
-    if golden is not None:
-        store.put_bytes(prefix + "golden.parquet", parquet_bytes(golden))
-    if decisions is not None:
-        store.put_bytes(prefix + "decisions.parquet", parquet_bytes(decisions))
-    if model is not None:
-        store.put_bytes(prefix + "model.json", json.dumps(model).encode("utf-8"))
-    version = current + 1
-    state = {"next_person": next_person, "version": version, "last_upload": last_upload}
-    # state.json last: its version number marks the master as published.
-    store.put_bytes(prefix + "state.json", json.dumps(state, indent=2).encode("utf-8"))
-    return version
+    return [o.key for o in store.list(prefix) if o.key.endswith(".parquet")]
+
+
+def drop_head(db: RecordsDB, controller: str) -> None:
+    """Forget a controller's master (off-boarding: its files are deleted with its prefix)."""
+    with db.tx(lock="master_locks"):
+        db.run("DELETE FROM master_heads WHERE controller = ?", (controller,))
+        db.run("DELETE FROM master_locks WHERE controller = ?", (controller,))

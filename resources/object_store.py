@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from resources import failpoints
+
 
 @dataclass(frozen=True)
 class StoredObject:
@@ -119,7 +121,9 @@ class ObjectStore(ABC):
                 self.put_file(prefix + file_name, data)
             else:
                 self.put_bytes(prefix + file_name, data)
+            failpoints.reached("publish-file")
         self.put_bytes(prefix + name, content)
+        failpoints.reached("publish-marker")
 
 
 def check_key(key: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from dagster_project.cli import main
 from pipelines.export import CONTRACT_COLUMNS, EXTRA_COLUMNS
 from tests.conftest import run_cli
+from tests.master_fixtures import committed_records
 
 
 def _contacts(out) -> pd.DataFrame:
@@ -169,7 +170,7 @@ def test_unmerge_splits_a_person_and_the_next_batch_keeps_them_apart(french_expo
 
     # The same file again: the records the person split stay in separate persons.
     assert run_cli("run", str(path), "--controller", "acme", "--out", str(out2), store=store).returncode == 0
-    records = pq.read_table(store / "controllers" / "acme" / "master" / "records.parquet").to_pandas()
+    records = committed_records(store, "acme").to_pandas()
     first_upload = records["record_key"].str.split(":").str[0].min()
     split_records = records[records["record_key"].isin([f"{first_upload}:{r}" for r in rows])]
     assert len(split_records) == len(rows)

@@ -39,7 +39,7 @@ from tests.test_gdpr_support import (
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 # The only objects allowed to hold the canary: the data files themselves.
-INTENDED = ("uploads/", "work/", "exports/", "controllers/acme/master/records.parquet")
+INTENDED = ("uploads/", "work/", "exports/", "controllers/acme/master/v/")
 NOT_INTENDED = ("manifests/", "summary.json", "state.json", "model.json", "email_patterns", "compliance/")
 
 

@@ -11,7 +11,9 @@ import pytest
 from bench.pipeline_stages import enriched_from_generated
 from pipelines import linkage, linkage_model
 from pipelines.linkage_training import retrain_on_records
-from resources.master_store import load_master, publish_master
+from resources import master_store
+from resources.instruction_log import RecordsDB
+from resources.master_store import load_master
 from resources.object_store import LocalObjectStore
 
 
@@ -63,8 +65,9 @@ def test_nightly_refresh_retrains_and_saves_the_controller_model(enriched, tmp_p
     store = LocalObjectStore(tmp_path / "store")
     assert refresh_master_and_model(store, "acme") == "linkage model: no master data yet"
     linked = linkage.link_upload(enriched, upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=False)
-    publish_master(store, "acme", records=linked.records, golden=None, next_person=linked.next_person, model=None,
-                   read_version=0, last_upload="up-20261126t000000-00000001")
+    with master_store.locked("acme", "a test") as holder, RecordsDB.from_env() as db:
+        master_store.commit(store, db, "acme", holder=holder, read_version=0, next_person=linked.next_person,
+                            last_upload="up-20261126t000000-00000001", records=linked.records)
     assert load_master(store, "acme").model is None
 
     assert refresh_master_and_model(store, "acme") == "linkage model: retrained"

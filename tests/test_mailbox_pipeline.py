@@ -18,6 +18,7 @@ from pipelines import controller_settings, mailbox_updates
 from pipelines.fields.email_finding import learn_patterns
 from pipelines.instructions import settings_summary
 from tests.conftest import run_cli
+from tests.master_fixtures import committed_records
 
 CONTROLLER = "mailco"
 
@@ -223,7 +224,7 @@ def processed_controller(tmp_path_factory):
     result = run_cli("run", str(contacts), "--controller", CONTROLLER, "--settings", str(settings), "--out",
                      str(base / "out"), store=store, dagster_home=home)
     assert result.returncode == 0, result.stderr
-    records = pq.read_table(store / "controllers" / CONTROLLER / "master" / "records.parquet")
+    records = committed_records(store, CONTROLLER)
     return base, store, settings, records
 
 
@@ -328,7 +329,7 @@ def test_retention_deletes_scans_and_their_history_like_uploads(tmp_path):
     store = tmp_path / "store"
     assert run_cli("run", str(contacts), "--controller", "keepco", "--settings", str(settings), "--out",
                    str(tmp_path / "o"), store=store).returncode == 0
-    records = pq.read_table(store / "controllers" / "keepco" / "master" / "records.parquet")
+    records = committed_records(store, "keepco")
     export = write_mbox(tmp_path / "b.mbox", [dsn(a) for a in _pro_addresses(records, 2)])
     scan = run_cli("mailbox", "scan", "--controller", "keepco", "--mailbox", "box", "--export", str(export),
                    "--settings", str(settings), "--out", str(tmp_path / "so"), store=store)
