@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import glob
 import json
 import logging
 import os
@@ -269,7 +270,8 @@ def download_export(store, controller: str, run_id: str, names: tuple[str, ...],
 
     prefix = export_prefix(controller, run_id)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    _remove_dead_staging(out_dir)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     try:
         for name in names:
             store.download(prefix + name, staging / name)
@@ -287,6 +289,21 @@ def download_export(store, controller: str, run_id: str, names: tuple[str, ...],
         return summary
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _remove_dead_staging(out_dir: Path) -> None:
+    """Staging folders beside `out_dir` left by a killed run (personal data outside the store): the
+    process that made one is named in it; one whose process is gone is removed."""
+    for folder in out_dir.parent.glob(f".{glob.escape(out_dir.name)}.tmp-*"):
+        pid = folder.name.rsplit(".tmp-", 1)[-1].split("-", 1)[0]
+        if not pid.isdigit():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(folder, ignore_errors=True)
+        except PermissionError:  # alive, another user's
+            continue
 
 
 def upload_for_file(store, controller: str, path: Path) -> tuple[str, bool]:

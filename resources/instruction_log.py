@@ -132,6 +132,10 @@ SCHEMA = [
 ]
 
 
+# Any fixed number: the advisory lock that serialises schema creation (see RecordsDB._migrate).
+_MIGRATION_LOCK = 734_201_566
+
+
 class RecordsError(RuntimeError):
     pass
 
@@ -295,6 +299,10 @@ class RecordsDB:
 
     def _migrate(self) -> None:
         with self.tx():
+            if self.dialect == "postgres":
+                # CREATE TABLE IF NOT EXISTS is not safe against itself in PostgreSQL: two processes
+                # opening a fresh database at once both create the table's type, and one fails.
+                self.run("SELECT pg_advisory_xact_lock(?)", (_MIGRATION_LOCK,))
             for statement in SCHEMA:
                 self.run(statement)
 

@@ -11,6 +11,7 @@ under the lock, see pipelines/dsr.py and pipelines/retention.py):
     controllers/<c>/master/v/<version:08d>-<token>/records.parquet
     controllers/<c>/master/v/<version:08d>-<token>/decisions.parquet
     controllers/<c>/master/v/<version:08d>-<token>/model.json
+    controllers/<c>/master/HEAD.json                a copy of the current head, written after each commit
     controllers/<c>/master/email_events.parquet     the mailbox history (not part of a version)
 
 Records database (resources/instruction_log.py), nothing personal in either table:
@@ -27,9 +28,10 @@ run waits for it at most `REFINERY_MASTER_LOCK_WAIT_SECONDS` (default 1800), the
 line saying who holds it.
 
 **Commit.** The files of version N+1 are written under new keys; then one transaction checks that
-this run still holds the lock and that N is still current, and points the head at N+1; then the
-files of N that N+1 does not reuse are deleted. A crash before the transaction leaves N current
-(the new files are orphans, removed by the nightly maintenance after a day); after it, N+1.
+this run still holds the lock and that N is still current, and points the head at N+1; then every
+version file N+1 does not name is deleted (N's, and orphans). A crash before the transaction leaves
+N current (the new files are orphans, removed by the next commit or, for a controller that sends
+nothing more, by the nightly maintenance after a day); after it, N+1.
 
 Why our own log rather than Delta Lake or Iceberg: see docs/architecture.md ("Master data").
 """
@@ -61,6 +63,8 @@ PART_FILES = {"records": "records.parquet", "decisions": "decisions.parquet", "m
 # first commit, which replaces it.
 LEGACY_FILES = ("records.parquet", "golden.parquet", "decisions.parquet", "model.json", "state.json")
 VERSIONS_FOLDER = "v/"
+# A copy of the current head next to the versions (which files, which version; nothing personal).
+HEAD_COPY = "HEAD.json"
 
 
 def master_prefix(controller: str) -> str:
@@ -148,9 +152,10 @@ def read_head(store: ObjectStore, db: RecordsDB, controller: str) -> Head:
     legacy = _legacy_head(store, controller)
     if legacy is not None:
         return legacy
-    if store.list(versions_prefix(controller)):
-        # Versions in the store but none recorded: the run is pointed at another records database
-        # than the one that committed them. Going on would hand out person ids a second time.
+    if store.exists(master_prefix(controller) + HEAD_COPY):
+        # A version was committed, but this records database does not know it: the run is pointed
+        # at another database than the one that committed it. Going on would hand out person ids a
+        # second time. (Version files with no copy of a head are a first commit that never finished.)
         raise MasterIntegrityError(
             f"controller {controller} has master data versions in the object store but none in the records "
             f"database ({db.where}): check REFINERY_INSTRUCTIONS_DSN / REFINERY_GDPR_DIR"
@@ -427,10 +432,17 @@ def commit(
         _delete_quietly(store, written)  # orphans otherwise (the nightly sweep would find them)
         raise
     failpoints.reached("master-commit")
-    superseded = [k for k in head.files.values() if k not in files.values()]
+    try:  # a copy for people and for the check in read_head; the records database is the authority
+        store.put_bytes(master_prefix(controller) + HEAD_COPY, new_head.to_json().encode("utf-8"))
+    except Exception:  # the next commit writes it again
+        pass
+    # Under the lock no other commit is under way: every version file the new head does not name is
+    # superseded, or an orphan of a commit that was killed or failed before its transaction.
+    current = set(files.values())
+    stale = [o.key for o in store.list(versions_prefix(controller)) if o.key not in current]
     if head.legacy:
-        superseded = [master_prefix(controller) + name for name in LEGACY_FILES]
-    _delete_quietly(store, superseded)
+        stale += [master_prefix(controller) + name for name in LEGACY_FILES]
+    _delete_quietly(store, stale)
     return version
 
 
