@@ -254,9 +254,12 @@ def contact_export(
     progress: ProgressResource,
 ) -> Output[None]:
     manifest = object_store.manifest(context.partition_key)
-    # The lock this run took for linkage is released once the export is out (and on a failure);
-    # a re-execution of this stage alone holds none and only republishes (resources/master_store.py).
-    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}", take=False, keep=False):
+    # The lock this run took for linkage is released once the export is out (and on a failure),
+    # unless the process that started the run holds it for the whole run (`refinery run`); a
+    # re-execution of this stage alone holds none and only republishes (resources/master_store.py).
+    external = master_store.RUN_LEASE_TAG in context.run.tags
+    with master_store.held(manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
+                           f"upload {manifest.upload_id}", take=False, keep=external):
         return _publish_export(
             context, raw_upload, quarantined_rows, linked_contacts, golden_records, merge_audit, review_pairs,
             master_records, object_store, progress,

@@ -41,7 +41,8 @@ def link_contacts(
     store = object_store.get()
     # One run of a controller at a time from here to its published export (resources/master_store.py):
     # the lock is taken before the master is read, and kept (renewed by each stage) until then.
-    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}",
+    holder = master_store.run_holder(context.run.tags, context.run.run_id)
+    with master_store.held(manifest.controller, holder, f"upload {manifest.upload_id}",
                            on_wait=lambda other: context.log.info(
                                f"waiting for the master of controller {manifest.controller}: held by {other.purpose}")):
         with RecordsDB.from_env() as db:
@@ -117,7 +118,8 @@ def golden_records(
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
     options = manifest.options
-    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}", take=False):
+    with master_store.held(manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
+                           f"upload {manifest.upload_id}", take=False):
         records = golden_stage.touched_records(master_records, manifest.upload_id)
         table = golden_stage.golden_records(
             records, manifest.upload_id, rules=options.get("survivorship"), preferred_source=options.get("preferred_source")
@@ -156,13 +158,14 @@ def controller_master(
     records = strip_inferred(master_records.replace_schema_metadata(None))
     # Taken again, not only renewed: a re-execution of this stage alone is another run, which must
     # hold the lock to commit (and fails, publishing nothing, if the master moved on meanwhile).
-    with master_store.held(manifest.controller, context.run.run_id, f"upload {manifest.upload_id}"):
+    holder = master_store.run_holder(context.run.tags, context.run.run_id)
+    with master_store.held(manifest.controller, holder, f"upload {manifest.upload_id}"):
         with RecordsDB.from_env() as db:
             version = master_store.commit(
                 store,
                 db,
                 manifest.controller,
-                holder=context.run.run_id,
+                holder=holder,
                 read_version=int(meta.get(b"refinery.read_version", b"0")),
                 next_person=int(meta.get(b"refinery.next_person", b"1")),
                 last_upload=manifest.upload_id,

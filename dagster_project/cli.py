@@ -371,15 +371,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     if problem is not None:
         return _fail(problem)
 
-    from dagster import materialize
-
-    from dagster_project import stage_processes
-
-    from dagster_project.definitions import CONTACT_ASSETS, build_resources
-    from assets.checks import ALL_CHECKS
-    from assets.uploads import uploads_partitions
-    from resources.uploads import UploadManifest
-
     # The store the pipeline reads: a local folder, or the production bucket with REFINERY_STORAGE=s3.
     from dagster_project.definitions import build_object_store
 
@@ -402,7 +393,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
     # `refinery run` is itself the controller's instruction (DPA III.2): recorded, or refused
     # (for instance after the end of the contract) before anything is uploaded.
-    from pipelines.instructions import INSTRUCTION_TAG, InstructionRefused
+    from pipelines.instructions import InstructionRefused
     from resources.instruction_log import RecordsError
 
     run_options = {"keep_input_format": bool(args.keep_input_format), "origin": "cli"}
@@ -416,6 +407,39 @@ def cmd_run(args: argparse.Namespace) -> int:
         upload_id, sent_before = upload_for_file(store, controller, path)
     except (RecordsError, KeyProblem, OSError) as exc:
         return _fail(f"{path}: {exc}", code=1)
+    from resources import master_store
+
+    # The controller's lock for the whole run, taken before this upload's files are written: runs of
+    # one controller, and two runs of one file, take turns (resources/master_store.py). This process
+    # outlives every stage (and stage process): if it is killed, a waiting run sees it at once.
+    os.environ[master_store.OWNER_ENV] = master_store.this_owner()
+    lease = master_store.one_off_holder("cli")
+
+    def waiting(other: master_store.LockHolder) -> None:
+        print(f"refinery: waiting for the master data of controller {controller}: held by {other.purpose}", file=sys.stderr)
+
+    try:
+        with master_store.held(controller, lease, f"upload {upload_id}", keep=False, on_wait=waiting):
+            return _run_upload(args, path, store, settings, controller, upload_id, sent_before, instruction,
+                               run_options, run_settings, sources, out_dir, lease)
+    except (master_store.MasterBusyError, RecordsError) as exc:
+        return _fail(f"{path}: {exc}", code=1)
+
+
+def _run_upload(args, path: Path, store, settings, controller: str, upload_id: str, sent_before: bool, instruction,
+                run_options: dict, run_settings, sources, out_dir: Path, lease: str) -> int:
+    """cmd_run once the controller's lock is held: the manifest, the run, the copy to --out."""
+    from dagster import materialize
+
+    from assets.checks import ALL_CHECKS
+    from assets.uploads import uploads_partitions
+    from dagster_project import stage_processes
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from pipelines import controller_settings
+    from pipelines.instructions import INSTRUCTION_TAG
+    from resources import master_store
+    from resources.uploads import UploadManifest
+
     source_key = f"uploads/{controller}/{upload_id}{path.suffix.lower()}"
     # Sent before: the same upload again, under this run's instruction, with its first arrival time
     # (the retention clock does not restart).
@@ -448,7 +472,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     # The modules imported so far (Dagster, Splink, DuckDB, GX...) live until the process ends:
     # frozen, they are left out of the garbage collections run after each stage (0.17 s a stage at 1M).
     gc.freeze()
-    tags = {"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id}
+    tags = {"refinery/origin": "cli", "refinery/controller": controller, INSTRUCTION_TAG: instruction.id,
+            master_store.RUN_LEASE_TAG: lease}
     run_config = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
     if stage_processes.process_per_stage(path.stat().st_size):
         failure = _run_stage_processes(upload_id, tags, run_config)

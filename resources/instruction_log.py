@@ -115,7 +115,8 @@ SCHEMA = [
         holder TEXT NOT NULL,
         purpose TEXT NOT NULL,
         acquired_at TEXT NOT NULL,
-        expires_at DOUBLE PRECISION NOT NULL)""",
+        expires_at DOUBLE PRECISION NOT NULL,
+        owner TEXT)""",
     # Which upload a file sent with `refinery run` became (keyed hash of its bytes): sending the
     # same bytes again re-runs that upload instead of adding its records a second time.
     """CREATE TABLE IF NOT EXISTS upload_sources (

@@ -23,7 +23,8 @@ Records database (resources/instruction_log.py), nothing personal in either tabl
 through the commit and the export (`acquire`, kept alive by `held`/`locked`). It is a lease in the
 records database, not a database session lock, because one run's stages may each run in a process
 of their own: the holder is the Dagster run id, every stage of the run renews it while it works,
-and a killed run's lease lapses after `REFINERY_MASTER_LOCK_TTL_SECONDS` (default 300). Another
+and a killed run's lease lapses after `REFINERY_MASTER_LOCK_TTL_SECONDS` (default 300), or at once
+for a waiter on the same machine when the process that owns the run is gone. Another
 run waits for it at most `REFINERY_MASTER_LOCK_WAIT_SECONDS` (default 1800), then fails with one
 line saying who holds it.
 
@@ -42,6 +43,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -211,35 +213,65 @@ def _db(db: RecordsDB | None) -> Iterator[RecordsDB]:
 
 
 # -- the lock --------------------------------------------------------------------------------------
+# A process that outlives every stage of its run (the `refinery run` command) names itself here;
+# stages record it in the lease, so that a waiter on the same machine sees at once when that
+# process is gone (killed) instead of waiting for the lease to lapse. Runs launched by the daemon
+# have no such process here: their leases lapse after the TTL.
+OWNER_ENV = "REFINERY_RUN_OWNER"
+
+
+def this_owner() -> str:
+    """'<host>:<pid>' of the process that owns this run."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
 @dataclass(frozen=True)
 class LockHolder:
     holder: str
     purpose: str
     acquired_at: str
     expires_at: float
+    owner: str | None = None
+
+    def gone(self, now: float) -> bool:
+        """The lease lapsed, or the process that owns it is known dead on this machine."""
+        if self.expires_at < now:
+            return True
+        host, _, pid = (self.owner or "").rpartition(":")
+        if host != socket.gethostname() or not pid.isdigit():
+            return False
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:  # alive, another user's
+            return False
+        return False
 
 
 def lock_holder(db: RecordsDB, controller: str) -> LockHolder | None:
-    row = db.one("SELECT holder, purpose, acquired_at, expires_at FROM master_locks WHERE controller = ?", (controller,))
-    return LockHolder(row["holder"], row["purpose"], row["acquired_at"], float(row["expires_at"])) if row else None
+    row = db.one("SELECT holder, purpose, acquired_at, expires_at, owner FROM master_locks WHERE controller = ?", (controller,))
+    return LockHolder(row["holder"], row["purpose"], row["acquired_at"], float(row["expires_at"]), row["owner"]) if row else None
 
 
-def _try_acquire(db: RecordsDB, controller: str, holder: str, purpose: str, ttl: float) -> LockHolder | None:
+def _try_acquire(db: RecordsDB, controller: str, holder: str, purpose: str, ttl: float,
+                 owner: str | None = None) -> LockHolder | None:
     """Take or renew the lease; returns None when taken, else who holds it."""
     now = time.time()
+    owner = owner or os.environ.get(OWNER_ENV) or None
     with db.tx(lock="master_locks"):
         current = lock_holder(db, controller)
         if current is None:
             db.run(
-                "INSERT INTO master_locks (controller, holder, purpose, acquired_at, expires_at) VALUES (?, ?, ?, ?, ?)",
-                (controller, holder, purpose, _now_iso(), now + ttl),
+                "INSERT INTO master_locks (controller, holder, purpose, acquired_at, expires_at, owner) VALUES (?, ?, ?, ?, ?, ?)",
+                (controller, holder, purpose, _now_iso(), now + ttl, owner),
             )
             return None
-        if current.holder == holder or current.expires_at < now:
+        if current.holder == holder or current.gone(now):
             acquired_at = current.acquired_at if current.holder == holder else _now_iso()
             db.run(
-                "UPDATE master_locks SET holder = ?, purpose = ?, acquired_at = ?, expires_at = ? WHERE controller = ?",
-                (holder, purpose, acquired_at, now + ttl, controller),
+                "UPDATE master_locks SET holder = ?, purpose = ?, acquired_at = ?, expires_at = ?, owner = ? WHERE controller = ?",
+                (holder, purpose, acquired_at, now + ttl, owner, controller),
             )
             return None
         return current
@@ -248,6 +280,7 @@ def _try_acquire(db: RecordsDB, controller: str, holder: str, purpose: str, ttl:
 def acquire(
     db: RecordsDB, controller: str, holder: str, purpose: str, *,
     wait_s: float | None = None, ttl_s: float | None = None, on_wait: Callable[[LockHolder], None] | None = None,
+    owner: str | None = None,
 ) -> None:
     """Take the controller's lock for `holder` (an opaque run id), waiting at most `wait_s` for
     another holder to finish or its lease to lapse. Taking it again as its holder renews it."""
@@ -256,7 +289,7 @@ def acquire(
     deadline = time.monotonic() + wait
     pause, told = 0.2, False
     while True:
-        other = _try_acquire(db, controller, holder, purpose, ttl)
+        other = _try_acquire(db, controller, holder, purpose, ttl, owner)
         if other is None:
             return
         if not told and on_wait is not None:
@@ -319,14 +352,14 @@ class _Heartbeat:
 
 @contextmanager
 def held(controller: str, holder: str, purpose: str, *, take: bool = True, keep: bool = True,
-         on_wait: Callable[[LockHolder], None] | None = None) -> Iterator[None]:
+         on_wait: Callable[[LockHolder], None] | None = None, owner: str | None = None) -> Iterator[None]:
     """Inside: `holder` holds the controller's lock, renewed while the block runs. `take` acquires it
     (waiting if needed), otherwise it is only renewed if this holder has it. On an error the lock is
     released (the run has failed); on success it is kept for the run's next stage, unless not `keep`."""
     ttl = lock_ttl_seconds()
     with RecordsDB.from_env() as db:
         if take:
-            acquire(db, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait)
+            acquire(db, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait, owner=owner)
         elif not renew(db, controller, holder, ttl):
             yield  # this holder does not have it (a stage re-executed alone): nothing to keep alive
             return
@@ -347,6 +380,16 @@ def _release_quietly(db: RecordsDB, controller: str, holder: str) -> None:
         pass
 
 
+# A run started by a process that holds the controller's lock for the whole run (`refinery run`)
+# carries that lease's holder id in this run tag (opaque); other runs hold it under their run id.
+RUN_LEASE_TAG = "refinery/lease"
+
+
+def run_holder(run_tags: dict[str, str], run_id: str) -> str:
+    """Who holds the lock for this run's stages."""
+    return run_tags.get(RUN_LEASE_TAG) or run_id
+
+
 def one_off_holder(kind: str) -> str:
     """A holder id for work done in one process (unmerge, retraining, erasure): opaque."""
     return f"{kind}-{secrets.token_hex(8)}"
@@ -356,7 +399,7 @@ def one_off_holder(kind: str) -> str:
 def locked(controller: str, purpose: str, kind: str = "cli") -> Iterator[str]:
     """Hold the controller's lock for a piece of work done in this process; yields the holder id."""
     holder = one_off_holder(kind)
-    with held(controller, holder, purpose, keep=False):
+    with held(controller, holder, purpose, keep=False, owner=this_owner()):
         yield holder
 
 

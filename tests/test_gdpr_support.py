@@ -4,6 +4,8 @@ stores hold (Parquet decoded, XLSX unzipped, SQLite dumped) looking for canary v
 
 from __future__ import annotations
 
+import os
+
 import io
 import json
 import shutil
@@ -64,11 +66,21 @@ def run_pipeline(store_root: Path, upload_id: str, instance, tags: dict | None =
 
     settings = Settings.from_env({"REFINERY_LOCAL_STORE": str(store_root)})
     instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
-    result = materialize(
-        [*CONTACT_ASSETS, *ALL_CHECKS], partition_key=upload_id, instance=instance, resources=build_resources(settings),
-        raise_on_error=False, tags=tags or {},
-        run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
-    )
+    # The records database (master heads, locks, retention) is found from the environment, as in a
+    # deployment: the world's own, next to its store, so that a copy of the world carries it along.
+    saved = os.environ.get("REFINERY_LOCAL_STORE")
+    os.environ["REFINERY_LOCAL_STORE"] = str(store_root)
+    try:
+        result = materialize(
+            [*CONTACT_ASSETS, *ALL_CHECKS], partition_key=upload_id, instance=instance, resources=build_resources(settings),
+            raise_on_error=False, tags=tags or {},
+            run_config={"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}},
+        )
+    finally:
+        if saved is None:
+            os.environ.pop("REFINERY_LOCAL_STORE", None)
+        else:
+            os.environ["REFINERY_LOCAL_STORE"] = saved
     assert result.success
     return result
 

@@ -16,7 +16,6 @@ import sys
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from dagster_project.cli import EXPORT_FILES, main

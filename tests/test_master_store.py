@@ -97,6 +97,24 @@ def test_a_second_writer_waits_then_fails_with_one_line_naming_the_holder(store,
         master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0)
 
 
+def test_a_lease_whose_owning_process_is_gone_is_taken_at_once(store, db_factory):
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    with db_factory() as db:
+        master_store.acquire(db, "acme", "run-a", "upload a", ttl_s=3600, owner=f"{master_store.socket.gethostname()}:{dead.pid}")
+        master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0)  # no hour-long wait: its owner was killed
+        assert master_store.lock_holder(db, "acme").holder == "run-b"
+        # An owner alive, or on another machine, keeps its lease until it lapses.
+        master_store.acquire(db, "other", "run-a", "upload a", ttl_s=3600, owner=master_store.this_owner())
+        master_store.acquire(db, "third", "run-a", "upload a", ttl_s=3600, owner=f"elsewhere:{dead.pid}")
+        for controller in ("other", "third"):
+            with pytest.raises(master_store.MasterBusyError):
+                master_store.acquire(db, controller, "run-b", "upload b", wait_s=0)
+
+
 def test_held_renews_the_lease_while_work_goes_on_and_releases_it_on_error(store, db_factory, monkeypatch):
     monkeypatch.setenv("REFINERY_MASTER_LOCK_TTL_SECONDS", "5")
     with db_factory() as db:
