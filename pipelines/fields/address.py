@@ -24,7 +24,7 @@ import pyarrow.compute as pc
 
 from pipelines.fields._data import load_yaml
 from pipelines.fields._text import clean_text, matching_key
-from pipelines.fields._vector import ArrayLike
+from pipelines.fields._vector import ArrayLike, map_distinct_arrays
 
 __all__ = [
     "standardise_address_lines",
@@ -88,7 +88,7 @@ def _number_form(values: pa.Array) -> pa.Array:
 def standardise_street_numbers(values: ArrayLike) -> tuple[pa.Array, pa.Array]:
     """(street number, note for values that are no street number)."""
     raw = clean_text(values)
-    number = _number_form(raw)
+    (number,) = map_distinct_arrays(raw, lambda distinct: (_number_form(distinct),))
     bad = pc.and_(pc.is_valid(raw), pc.is_null(number))
     return number, pc.if_else(bad, pc.binary_join_element_wise(pa.scalar("invalid street number: "), raw, ""), NULL)
 
@@ -109,10 +109,19 @@ def _abbreviate(street: pa.Array) -> pa.Array:
 
 def standardise_streets(values: ArrayLike, numbers: ArrayLike | None = None) -> tuple[pa.Array, pa.Array]:
     """(street, street number found in it). A number is taken out of the street only for rows
-    whose `numbers` (the street-number column) is empty."""
+    whose `numbers` (the street-number column) is empty. Computed once per distinct street."""
     street = clean_text(values)
+    with_number, without_number, found = map_distinct_arrays(street, _streets)
+    if numbers is None:
+        return without_number, found
+    no_number = pc.is_null(clean_text(numbers))
+    return pc.if_else(no_number, without_number, with_number), pc.if_else(no_number, found, NULL)
+
+
+def _streets(street: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
+    """(street as it is, street without the number typed in it, that number) for distinct streets."""
     street = pc.replace_substring_regex(street, r"\s*,\s*$", "")
-    no_number = pc.is_null(clean_text(numbers)) if numbers is not None else pa.repeat(pa.scalar(True), len(street))
+    as_is = _abbreviate(_capitalise(street))
     leading = pc.extract_regex(street, _LEADING_NUMBER)
     lead_n = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.struct_field(leading, "n"), r"[\s,]+$", ""))
     trailing = pc.extract_regex(street, _TRAILING_NUMBER)
@@ -120,12 +129,11 @@ def standardise_streets(values: ArrayLike, numbers: ArrayLike | None = None) -> 
     year = pc.match_substring_regex(trail_n, r"^(1[89]|20)[0-9]{2}$")
     trail_ok = pc.and_(pc.is_null(lead_n), pc.invert(year))
     found = pc.coalesce(lead_n, pc.if_else(trail_ok.fill_null(False), trail_n, NULL))
-    found = pc.if_else(no_number, found, NULL)
     rest = pc.if_else(pc.is_valid(lead_n), pc.struct_field(leading, "rest"), pc.struct_field(trailing, "rest"))
     rest = pc.utf8_trim(rest, " ,")
     street = pc.if_else(pc.is_valid(found), rest, street)
     street = _abbreviate(_capitalise(street))
-    return pc.if_else(pc.equal(street, ""), NULL, street), _number_form(found)
+    return as_is, pc.if_else(pc.equal(street, ""), NULL, street), _number_form(found)
 
 
 def standardise_address_lines(values: ArrayLike) -> pa.Array:
@@ -135,11 +143,13 @@ def standardise_address_lines(values: ArrayLike) -> pa.Array:
 
 def standardise_cities(values: ArrayLike) -> pa.Array:
     """'SAINT-GERMAIN-EN-LAYE' -> 'Saint-Germain-en-Laye', 'st james' -> 'St James'."""
-    return _capitalise(clean_text(values))
+    return map_distinct_arrays(clean_text(values), lambda distinct: (_capitalise(distinct),))[0]
 
 
 def standardise_regions(values: ArrayLike) -> pa.Array:
     """'nsw' -> 'NSW', 'ile-de-france' -> 'Ile-de-France', 'Baden-Württemberg' unchanged."""
-    text = clean_text(values)
-    code = pc.match_substring_regex(text, r"^\p{L}{1,3}$")
-    return pc.if_else(code.fill_null(False), pc.utf8_upper(text), _capitalise(text))
+    def regions(text: pa.Array) -> tuple[pa.Array]:
+        code = pc.match_substring_regex(text, r"^\p{L}{1,3}$")
+        return (pc.if_else(code.fill_null(False), pc.utf8_upper(text), _capitalise(text)),)
+
+    return map_distinct_arrays(clean_text(values), regions)[0]

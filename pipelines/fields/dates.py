@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from pipelines.fields._data import load_yaml
 from pipelines.fields._text import clean_text
-from pipelines.fields._vector import ArrayLike
+from pipelines.fields._vector import ArrayLike, map_distinct_arrays
 
 __all__ = ["infer_day_first", "standardise_dates_of_birth"]
 
@@ -123,9 +123,15 @@ def standardise_dates_of_birth(
 
     day_first: the file's order for `a/b/yyyy` dates; inferred from the values when not given."""
     today = today or dt.date.today()
+    # Each distinct value once (a file repeats its dates of birth); the order is proven by any
+    # one value, so the distinct values decide it as the rows would.
     text = _prepare(values)
     if day_first is None:
-        day_first = infer_day_first(text, default_country)
+        day_first = infer_day_first(pc.unique(text), default_country)
+    return map_distinct_arrays(text, lambda distinct: (_parse(distinct, day_first, today),))[0]
+
+
+def _parse(text: pa.Array, day_first: bool | None, today: dt.date) -> pa.Array:
     candidates: list[pa.Array] = []
 
     iso = pc.extract_regex(text, _ISO)
