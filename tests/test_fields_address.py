@@ -52,3 +52,9 @@ def test_cities_and_regions():
         "Saint-Germain-en-Laye", "St James", "Villeneuve-d'Ascq", "Le Havre"]
     assert standardise_regions(pa.array(["nsw", "ile-de-france", "Baden-Württemberg"])).to_pylist() == [
         "NSW", "Ile-de-France", "Baden-Württemberg"]
+
+
+def test_edge_streets_are_never_lost():
+    assert streets([",", "12 bis", ", rue x", "12 b rue x"]) == [
+        (",", None), ("12 Bis", None), ("Rue X", None), ("Rue X", "12B")]
+    assert streets([","], ["3"]) == [(",", None)]

@@ -120,7 +120,8 @@ def standardise_streets(values: ArrayLike, numbers: ArrayLike | None = None) -> 
 
 def _streets(street: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     """(street as it is, street without the number typed in it, that number) for distinct streets."""
-    street = pc.replace_substring_regex(street, r"\s*,\s*$", "")
+    sent = street
+    street = pc.utf8_trim(street, " ,;")
     as_is = _abbreviate(_capitalise(street))
     leading = pc.extract_regex(street, _LEADING_NUMBER)
     lead_n = pc.utf8_trim_whitespace(pc.replace_substring_regex(pc.struct_field(leading, "n"), r"[\s,]+$", ""))
@@ -128,12 +129,18 @@ def _streets(street: pa.Array) -> tuple[pa.Array, pa.Array, pa.Array]:
     trail_n = pc.struct_field(trailing, "n")
     year = pc.match_substring_regex(trail_n, r"^(1[89]|20)[0-9]{2}$")
     trail_ok = pc.and_(pc.is_null(lead_n), pc.invert(year))
+    # "12 bis" alone is a number, not number 12 in a street called "bis".
+    lead_rest_ok = pc.invert(pc.match_substring_regex(pc.struct_field(leading, "rest"), r"(?i)^(bis|ter|quater|[a-z])$"))
+    lead_n = pc.if_else(lead_rest_ok.fill_null(False), lead_n, NULL)
     found = pc.coalesce(lead_n, pc.if_else(trail_ok.fill_null(False), trail_n, NULL))
     rest = pc.if_else(pc.is_valid(lead_n), pc.struct_field(leading, "rest"), pc.struct_field(trailing, "rest"))
     rest = pc.utf8_trim(rest, " ,")
     street = pc.if_else(pc.is_valid(found), rest, street)
     street = _abbreviate(_capitalise(street))
-    return as_is, pc.if_else(pc.equal(street, ""), NULL, street), _number_form(found)
+    # Punctuation alone is kept as sent (never lost), as a street the rules cannot read.
+    as_is = pc.if_else(pc.equal(as_is, ""), sent, as_is)
+    street = pc.if_else(pc.equal(street, ""), sent, street)
+    return as_is, street, _number_form(found)
 
 
 def standardise_address_lines(values: ArrayLike) -> pa.Array:
