@@ -71,7 +71,8 @@ def _synonyms() -> dict:
     exact = {normalise_header(s): fld for fld, syns in raw["exact"].items() for s in syns}
     contextual = {k: {normalise_header(s) for s in v} for k, v in raw["contextual"].items()}
     contains = [(fld, {normalise_header(w) for w in words}) for fld, words in raw["contains"].items()]
-    return {"exact": exact, "contextual": contextual, "contains": contains}
+    unless = {fld: {normalise_header(w) for w in words} for fld, words in raw.get("contains_unless", {}).items()}
+    return {"exact": exact, "contextual": contextual, "contains": contains, "contains_unless": unless}
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,7 @@ def map_headers(
             continue
         words = set(h.split())
         for fld, keys in syn["contains"]:
-            if words & keys and not (claimed_id and fld == "client_id"):
+            if words & keys and not words & syn["contains_unless"].get(fld, set()):
                 claims[i] = fld
                 break
     fields: dict[str, int] = {}

@@ -99,3 +99,12 @@ def test_identifier_columns_named_in_the_settings():
     assert 0 in m.custom_columns and 1 in m.custom_columns
     # A named column absent from the file changes nothing.
     assert map_headers(headers, identifier_columns=["Member"]).fields["client_id"] == 0
+
+
+def test_contains_rules_with_exceptions():
+    m = map_headers(["Nom", "Prénom", "Lieu de naissance", "Place of birth", "Date de naissance (JJ/MM/AAAA)",
+                     "Adresse web", "IP address", "Adresse de facturation"])
+    assert m.fields["date_of_birth"] == 4
+    assert m.fields["website"] == 5
+    assert m.fields["street"] == 7
+    assert {2, 3, 6} <= set(m.custom_columns)
