@@ -101,8 +101,11 @@ def raw_upload(
             data = object_store.read_upload(manifest)
         except KeyError:
             raise Failure(description=f"upload {manifest.upload_id}: its source object is missing") from None
+        # The columns the controller names as its own person identifier (settings
+        # `identifier_columns`) are recognised with the headers.
+        identifiers = run_settings(object_store, manifest).identifier_columns
         try:
-            table = parse_contact_bytes(data)
+            table = parse_contact_bytes(data, identifier_columns=identifiers)
         except InputFileError as exc:
             # The message names the problem, never a value from the file.
             raise Failure(description=f"upload {manifest.upload_id} cannot be read: {exc}") from None

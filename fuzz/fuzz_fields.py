@@ -1,4 +1,4 @@
-"""Fuzz the field standardisers (names, e-mails, phones) on arbitrary column values: one output
+"""Fuzz the field standardisers (names, e-mails, phones, postal addresses, dates of birth, person ids) on arbitrary column values: one output
 per input value, nulls for blanks, and no exception, whatever the text.
 
     flock /tmp/refinery-heavy.lock .venv/bin/python fuzz/fuzz_fields.py /tmp/fuzz-corpus/fields -max_total_time=240
@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 with atheris.instrument_imports(include=["pipelines"]):
     import pyarrow as pa
 
-    from pipelines.fields import emails, names, phones
+    from pipelines.fields import address, dates, emails, names, person_identifiers, phones, postcodes
 
 COUNTRIES = ["FR", "BE", "DE", "GB", "US", "", "ZZ", "fr", None]
 
@@ -37,6 +37,17 @@ def TestOneInput(data: bytes) -> None:
         *emails.standardise_emails_with_salvage(column),
         emails.qualify_emails(column),
         *phones.standardise_phones(column, pa.array(countries, pa.string()), default_country="FR"),
+    ]
+    country_column = pa.array(countries, pa.string())
+    outputs += [
+        *address.standardise_street_numbers(column),
+        *address.standardise_streets(column),
+        *address.standardise_streets(column, column),
+        address.standardise_cities(column),
+        address.standardise_regions(column),
+        *postcodes.standardise_postcodes(column, country_column, "FR"),
+        dates.standardise_dates_of_birth(column),
+        *person_identifiers.standardise_national_ids(column, country_column),
     ]
     email, note, salvage = emails.standardise_emails_with_salvage(column)
     outputs.extend(emails.repair_in_context(email, note, salvage, emails.email_domains(email), column))

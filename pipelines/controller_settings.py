@@ -111,6 +111,9 @@ class ControllerSettings:
     provenance_in_csv: bool = False
     # Staff mailboxes the controller allows to be read (issue #9); none by default.
     mailboxes: tuple[MailboxSource, ...] = ()
+    # Headers of the columns that identify one person in the controller's own system (a CRM id,
+    # a customer or member number): the first one present is the `client_id` (issue #14).
+    identifier_columns: tuple[str, ...] = ()
 
     def mailbox(self, mailbox_id: str) -> MailboxSource | None:
         return next((m for m in self.mailboxes if m.id == mailbox_id), None)
@@ -145,7 +148,7 @@ class ControllerSettings:
             # Only when set: settings recorded before mailboxes existed keep their hash (and their
             # recorded instruction stays valid).
             {"mailboxes": [m.to_dict() for m in self.mailboxes]} if self.mailboxes else {}
-        )
+        ) | ({"identifier_columns": list(self.identifier_columns)} if self.identifier_columns else {})
 
     def content_hash(self) -> str:
         """sha256 of the canonical JSON: equal settings give equal hashes, whatever their layers."""
@@ -161,7 +164,7 @@ def settings_hash(settings: Mapping[str, Any]) -> str:
 # Parsing one layer
 # ------------------------------------------------------------------------------------------------
 _TOP_KEYS = ("version", "language", "default_country", "enrichments", "email_finding", "verification",
-             "reference", "provenance_in_csv", "mailboxes")
+             "reference", "provenance_in_csv", "mailboxes", "identifier_columns")
 
 
 def _expect(source: str, key: str, value: Any, kind: type | tuple[type, ...], what: str) -> Any:
@@ -270,6 +273,13 @@ def apply_layer(base: ControllerSettings, data: Mapping[str, Any], source: str) 
         changes["verification"] = dataclasses.replace(base.verification, **kwargs)
     if "reference" in data:
         changes["reference"] = _reference(source, data["reference"], base.reference)
+    if "identifier_columns" in data:
+        columns = data["identifier_columns"]
+        if isinstance(columns, str):
+            columns = [columns]
+        if not isinstance(columns, list) or not all(isinstance(c, str) and c.strip() for c in columns):
+            raise SettingsError(source, "identifier_columns", f"expected a list of column headers, got {columns!r}")
+        changes["identifier_columns"] = tuple(c.strip() for c in columns)
     if "mailboxes" in data:
         # A layer's list replaces the earlier one: which mailboxes may be read is one decision.
         changes["mailboxes"] = mailbox_settings.parse(source, data["mailboxes"], SettingsError)

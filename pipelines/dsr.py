@@ -42,7 +42,8 @@ from resources.object_store import ObjectStore
 RIGHTS = ("access", "export", "rectify", "erase", "restrict", "object")
 SUPPRESSION_KINDS = ("erase", "restrict", "object")
 RECTIFIABLE = ("civility", "first_name", "last_name", "email", "phone_e164", "company", "website", "linkedin_url",
-               "job_title", "country")
+               "job_title", "country", "street_number", "street", "address_line2", "postcode", "city", "region",
+               "date_of_birth", "client_id", "national_id")
 # Raw (input) field carrying each rectifiable output field.
 _RAW_FIELD = {"phone_e164": ("phone", "mobile")}
 ROW_TABLES = {"raw_upload", "validated_rows", "quarantined_rows", "standardised_contacts", "enriched_contacts",
@@ -586,7 +587,8 @@ def access_csv(report: dict[str, Any]) -> str:
 
 
 PORTABLE_FIELDS = ("civility", "first_name", "last_name", "email", "phone_e164", "other_phones", "company", "website",
-                   "linkedin_url", "job_title", "country")
+                   "linkedin_url", "job_title", "country", "street_number", "street", "address_line2", "postcode",
+                   "city", "region", "date_of_birth", "client_id", "national_id")
 
 
 def portability(found: Found, controller: str) -> dict[str, Any]:

@@ -65,6 +65,16 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     "company_city",
     # What the controller's mailboxes said of the address: invalid, departed, soft_bounce (issue #9).
     "email_status",
+    # Postal address, date of birth (ISO), the client's own and national person identifiers (issue #14).
+    "street_number",
+    "street",
+    "address_line2",
+    "postcode",
+    "city",
+    "region",
+    "date_of_birth",
+    "client_id",
+    "national_id",
 )
 # Per-field provenance: a struct column in the Parquet copy; in the CSV only on request
 # (settings `provenance_in_csv`, `refinery run --provenance`), as one readable text column.
@@ -91,6 +101,15 @@ GOLDEN_COLUMNS: tuple[str, ...] = (
     "linkedin_url",
     "job_title",
     "country",
+    "street_number",
+    "street",
+    "address_line2",
+    "postcode",
+    "city",
+    "region",
+    "date_of_birth",
+    "client_id",
+    "national_id",
     "other_emails",
     "other_phones",
     "source_records",
@@ -111,6 +130,15 @@ _QUARANTINE_VALUES = {
     "siren": "siren",
     "siret": "siret",
     "vat_number": "vat_number",
+    "street_number": "street_number",
+    "street": "street",
+    "address_line2": "address_line2",
+    "postcode": "postcode",
+    "city": "city",
+    "region": "region",
+    "date_of_birth": "date_of_birth",
+    "client_id": "client_id",
+    "national_id": "national_id",
 }
 
 

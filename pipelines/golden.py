@@ -21,8 +21,15 @@ GOLDEN_FIELDS: dict[str, tuple[str, str]] = {
     "linkedin_url": ("linkedin_url", "linkedin_url"),
     "job_title": ("job_title", "job_title"),
     "country": ("country", "country"),
+    # Issue #14: the postal address travels as one (number, street, line 2, postcode, city, region
+    # of one record), so a golden address is never stitched together from two records.
+    "address": ("{'n': street_number, 's': street, 'l': address_line2, 'p': postcode, 'c': city, 'r': region}",
+                "coalesce(street, postcode, city)"),
+    "date_of_birth": ("date_of_birth", "date_of_birth"),
+    "client_id": ("client_id", "client_id"),
+    "national_id": ("national_id", "national_id"),
 }
-_ALIAS = {"email": "email_pair", "phone": "phone_pair", "company": "company_pair"}
+_ALIAS = {"email": "email_pair", "phone": "phone_pair", "company": "company_pair", "address": "address_group"}
 
 
 # Columns of the records that golden_sql reads (fields, completeness, ranks, sources).
@@ -30,7 +37,20 @@ GOLDEN_INPUTS = frozenset({
     "person_id", "record_key", "upload_id", "row_number", "match_probability", "received_at", "source",
     "civility", "first_name", "last_name", "email", "email_qualification", "phone_e164", "phone_type",
     "other_phones", "company", "legal_form", "website", "linkedin_url", "job_title", "country",
+    "street_number", "street", "address_line2", "postcode", "city", "region", "date_of_birth", "client_id",
+    "national_id",
 })
+# Columns a record may lack (records made before they existed, tables built by hand): read as null.
+OPTIONAL_INPUTS = ("street_number", "street", "address_line2", "postcode", "city", "region", "date_of_birth",
+                   "client_id", "national_id")
+
+
+def with_optional_columns(table: pa.Table) -> pa.Table:
+    """`table` with every OPTIONAL_INPUTS column, null where it was missing."""
+    for name in OPTIONAL_INPUTS:
+        if name not in table.column_names:
+            table = table.append_column(name, pa.nulls(table.num_rows, pa.string()))
+    return table
 
 
 class SurvivorshipError(ValueError):
@@ -86,6 +106,7 @@ def golden_records(
     try:
         # Only the columns the survivorship SQL reads: its window functions would otherwise carry
         # every column of every record (provenance structs included) through the sorts.
+        records = with_optional_columns(records)
         con.register("records", records.select([c for c in records.column_names if c in GOLDEN_INPUTS]))
         return con.sql(golden_sql(upload_id, rules, preferred_source)).to_arrow_table()
     finally:
@@ -109,7 +130,7 @@ def master_flags(linked: pa.Table) -> pa.Array:
     (one per person and file), by the same completeness order as the golden record."""
     con = duckdb_config.connect()
     try:
-        con.register("linked", linked)
+        con.register("linked", with_optional_columns(linked))
         return con.sql(
             """
             WITH s AS (

@@ -32,7 +32,26 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "siren",
     "siret",
     "vat_number",
+    # Postal address, date of birth and the client's own identifiers (issue #14): standardised
+    # into the export's trailing group.
+    "street_number",
+    "street",
+    "address_line2",
+    "postcode",
+    "city",
+    "region",
+    "date_of_birth",
+    "client_id",
+    "national_id",
 )
+# Fields that identify a row on their own (the identity rule, pipelines/validate.py).
+IDENTITY_FIELDS: tuple[str, ...] = ("email", "linkedin_url", "client_id", "national_id")
+# Fields that identify a row together with a name.
+WITH_NAME_FIELDS: tuple[str, ...] = ("phone", "mobile", "company", "street", "postcode", "date_of_birth")
+NAME_FIELDS: tuple[str, ...] = ("first_name", "last_name", "full_name")
+# Recognised fields whose input column also comes back unchanged under its own header: the
+# client's own identifiers are what the client re-imports the list by.
+ALSO_CUSTOM: frozenset[str] = frozenset({"client_id"})
 
 _NON_ALNUM = re.compile(r"[^0-9a-z]+")
 
@@ -52,7 +71,8 @@ def _synonyms() -> dict:
     exact = {normalise_header(s): fld for fld, syns in raw["exact"].items() for s in syns}
     contextual = {k: {normalise_header(s) for s in v} for k, v in raw["contextual"].items()}
     contains = [(fld, {normalise_header(w) for w in words}) for fld, words in raw["contains"].items()]
-    return {"exact": exact, "contextual": contextual, "contains": contains}
+    unless = {fld: {normalise_header(w) for w in words} for fld, words in raw.get("contains_unless", {}).items()}
+    return {"exact": exact, "contextual": contextual, "contains": contains, "contains_unless": unless}
 
 
 @dataclass(frozen=True)
@@ -64,23 +84,38 @@ class HeaderMapping:
 
     @property
     def custom_columns(self) -> list[int]:
-        used = set(self.fields.values())
+        used = {i for f, i in self.fields.items() if f not in ALSO_CUSTOM}
         return [i for i in range(len(self.headers)) if i not in used]
 
     def has_identity(self) -> bool:
-        """An identity is an e-mail, a name with a company, or a LinkedIn profile."""
+        """Whether some row of the file can pass the identity rule: an e-mail, a LinkedIn URL or
+        an identifier alone, or a name with a phone, a postal address, a date of birth or a company."""
         f = self.fields
-        has_name = "last_name" in f or "full_name" in f or "first_name" in f
-        return "email" in f or "linkedin_url" in f or (has_name and "company" in f)
+        has_name = any(n in f for n in NAME_FIELDS)
+        return any(n in f for n in IDENTITY_FIELDS) or (has_name and any(n in f for n in WITH_NAME_FIELDS))
 
 
-def map_headers(headers: list[str] | tuple[str, ...]) -> HeaderMapping:
-    """Map each header to a canonical field; the first column wins when two claim one field."""
+def map_headers(
+    headers: list[str] | tuple[str, ...], identifier_columns: list[str] | tuple[str, ...] = ()
+) -> HeaderMapping:
+    """Map each header to a canonical field; the first column wins when two claim one field.
+
+    identifier_columns: headers the controller's settings name as its own person identifier
+    (`identifier_columns`); the first of them present in the file is `client_id`, whatever else
+    its header would mean."""
     syn = _synonyms()
     norm = [normalise_header(h) for h in headers]
     claims: dict[int, str] = {}
+    named = [normalise_header(c) for c in identifier_columns]
+    for name in named:
+        if name in norm:
+            claims[norm.index(name)] = "client_id"
+            break
+    claimed_id = bool(claims)
     for i, h in enumerate(norm):
-        if h in syn["exact"]:
+        if i in claims:
+            continue
+        if h in syn["exact"] and not (claimed_id and syn["exact"][h] == "client_id"):
             claims[i] = syn["exact"][h]
     claimed = set(claims.values())
     for i, h in enumerate(norm):
@@ -95,7 +130,7 @@ def map_headers(headers: list[str] | tuple[str, ...]) -> HeaderMapping:
             continue
         words = set(h.split())
         for fld, keys in syn["contains"]:
-            if words & keys:
+            if words & keys and not words & syn["contains_unless"].get(fld, set()):
                 claims[i] = fld
                 break
     fields: dict[str, int] = {}

@@ -59,8 +59,12 @@ def source_column_name(position: int) -> str:
     return f"src_{position}"
 
 
-def read_contact_file(path: str | Path, limits: Limits | None = None) -> pa.Table:
-    """Parse `path` into a table `row_number, src_0..src_n` (strings) with `SourceInfo` attached."""
+def read_contact_file(
+    path: str | Path, limits: Limits | None = None, identifier_columns: tuple[str, ...] | list[str] = ()
+) -> pa.Table:
+    """Parse `path` into a table `row_number, src_0..src_n` (strings) with `SourceInfo` attached.
+
+    identifier_columns: the headers the controller's settings name as its person identifier."""
     path = Path(path)
     limits = limits or Limits.from_env()
     try:
@@ -74,7 +78,7 @@ def read_contact_file(path: str | Path, limits: Limits | None = None) -> pa.Tabl
         raise InputFileError("is a directory, not a file") from None
     except OSError as exc:
         raise InputFileError(f"cannot be read ({exc.strerror})") from None
-    return parse_contact_bytes(data, limits)
+    return parse_contact_bytes(data, limits, identifier_columns)
 
 
 def _too_big(size: int, limits: Limits) -> str:
@@ -84,7 +88,9 @@ def _too_big(size: int, limits: Limits) -> str:
     )
 
 
-def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
+def parse_contact_bytes(
+    data: bytes, limits: Limits | None = None, identifier_columns: tuple[str, ...] | list[str] = ()
+) -> pa.Table:
     limits = limits or Limits.from_env()
     if len(data) > limits.max_file_bytes:
         raise InputFileError(_too_big(len(data), limits))
@@ -102,11 +108,11 @@ def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
         del text  # the whole file as a str (up to 4 bytes a character): not kept while Arrow parses
         delimiter = _sniff_delimiter(sample)
         fmt = "csv"
-        table = _arrow_csv(data, sample, encoding, delimiter, limits)
+        table = _arrow_csv(data, sample, encoding, delimiter, limits, identifier_columns)
         if table is not None:
             return table
         rows = _csv_records(_decode(data)[0].replace("\x00", ""), delimiter, limits)
-    return _rows_to_table(rows, fmt, encoding, delimiter, limits)
+    return _rows_to_table(rows, fmt, encoding, delimiter, limits, identifier_columns)
 
 
 # Encodings Arrow's CSV reader reads the same way as Python (single-byte or UTF-8, where
@@ -114,7 +120,9 @@ def parse_contact_bytes(data: bytes, limits: Limits | None = None) -> pa.Table:
 _ARROW_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1"}
 
 
-def _arrow_csv(data: bytes, sample: str, encoding: str, delimiter: str, limits: Limits) -> pa.Table | None:
+def _arrow_csv(
+    data: bytes, sample: str, encoding: str, delimiter: str, limits: Limits, identifier_columns=()
+) -> pa.Table | None:
     """The common case read by Arrow's multi-threaded CSV reader, straight into string columns,
     without a Python object per cell (a 5M-row file would need tens of GB as Python lists).
 
@@ -181,7 +189,8 @@ def _arrow_csv(data: bytes, sample: str, encoding: str, delimiter: str, limits: 
         # A last record spanning lines may be a quote never closed (a truncated file): the
         # record-by-record reader tells the two apart and refuses the truncated one.
         return None
-    return _columns_to_table([table.column(n).combine_chunks() for n in names], first, "csv", encoding, delimiter, limits)
+    return _columns_to_table([table.column(n).combine_chunks() for n in names], first, "csv", encoding, delimiter, limits,
+                             identifier_columns)
 
 
 def _csv_records(text: str, delimiter: str, limits: Limits) -> list[list[str]]:
@@ -377,7 +386,7 @@ def _cell_text(value: object) -> str:
 
 
 def _rows_to_table(
-    rows: list[list[str]], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits
+    rows: list[list[str]], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits, identifier_columns=()
 ) -> pa.Table:
     # Trailing records that are completely blank are the end of the file, not data.
     while rows and not any(cell.strip() for cell in rows[-1]):
@@ -401,11 +410,13 @@ def _rows_to_table(
         )
     # Extra fields beyond the header are kept in extra columns rather than lost.
     columns = [pa.array([r[i] if i < len(r) else "" for r in body], pa.string()) for i in range(width)]
-    return _columns_to_table(columns, header + [""] * (width - len(header)), fmt, encoding, delimiter, limits)
+    return _columns_to_table(columns, header + [""] * (width - len(header)), fmt, encoding, delimiter, limits,
+                             identifier_columns)
 
 
 def _columns_to_table(
-    body: list[pa.Array], header: list[str], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits
+    body: list[pa.Array], header: list[str], fmt: str, encoding: str | None, delimiter: str | None, limits: Limits,
+    identifier_columns=(),
 ) -> pa.Table:
     """The pipeline's raw table from the data columns and the header record (as wide as the data)."""
     if not body or len(body[0]) == 0:
@@ -417,7 +428,7 @@ def _columns_to_table(
         )
     header = [h.replace("\ufeff", "").strip() for h in header]
     headers = _unique_headers(header)
-    mapping = map_headers(headers)
+    mapping = map_headers(headers, tuple(identifier_columns))
     if not mapping.fields:
         raise InputFileError(
             f"no contact column recognised in the header row ({len(headers)} columns); expected headers "
@@ -425,8 +436,8 @@ def _columns_to_table(
         )
     if not mapping.has_identity():
         raise InputFileError(
-            "no identity column: the file needs an e-mail column, a name and a company column, "
-            "or a LinkedIn column"
+            "no identity column: the file needs an e-mail, LinkedIn or identifier column, or a name "
+            "column with a phone, postal address, date of birth or company column"
         )
     n = len(body[0])
     columns = {"row_number": pa.array(range(1, n + 1), pa.int64())}

@@ -11,7 +11,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from pipelines.fields.company import standardise_company_names
+from pipelines.fields.address import (
+    standardise_address_lines,
+    standardise_cities,
+    standardise_regions,
+    standardise_street_numbers,
+    standardise_streets,
+)
 from pipelines.fields.country import standardise_countries
+from pipelines.fields.dates import standardise_dates_of_birth
 from pipelines.fields.emails import email_domains, repair_in_context, standardise_emails_with_salvage
 from pipelines.fields.identifiers import reconcile_siren, standardise_siren, standardise_siret, standardise_vat
 from pipelines.fields.jobs import standardise_job_titles
@@ -23,7 +31,9 @@ from pipelines.fields.names import (
     standardise_first_names,
     standardise_last_names,
 )
+from pipelines.fields.person_identifiers import standardise_client_ids, standardise_national_ids
 from pipelines.fields.phone_context import phone_regions, split_phone_cells, standardise_phones_in_context
+from pipelines.fields.postcodes import standardise_postcodes
 from pipelines.fields.web import standardise_websites
 from pipelines import progress
 from pipelines.provenance import INPUT, NORMALISED, source_struct
@@ -51,10 +61,22 @@ LINEAGE: dict[str, list[str]] = {
     "siren": ["siren", "siret", "vat_number"],
     "siret": ["siret"],
     "vat_number": ["vat_number", "country"],
+    "street_number": ["street_number", "street"],
+    "street": ["street", "street_number"],
+    "address_line2": ["address_line2"],
+    "postcode": ["postcode", "country"],
+    "city": ["city"],
+    "region": ["region"],
+    "date_of_birth": ["date_of_birth"],
+    "client_id": ["client_id"],
+    "national_id": ["national_id", "country"],
     "email_note": ["email"],
-    "notes": ["email", "phone", "mobile", "website", "linkedin_url", "country", "civility", "siren", "siret", "vat_number"],
+    "notes": ["email", "phone", "mobile", "website", "linkedin_url", "country", "civility", "siren", "siret", "vat_number",
+              "street_number", "postcode", "date_of_birth", "national_id"],
     "provenance": ["civility", "first_name", "last_name", "full_name", "email", "phone", "mobile", "company",
-                   "website", "linkedin_url", "job_title", "country", "siren", "siret", "vat_number"],
+                   "website", "linkedin_url", "job_title", "country", "siren", "siret", "vat_number",
+                   "street_number", "street", "address_line2", "postcode", "city", "region", "date_of_birth",
+                   "client_id", "national_id"],
     "first_name_key": ["first_name", "full_name"],
     "last_name_key": ["last_name", "full_name"],
     "company_key": ["company"],
@@ -116,7 +138,8 @@ def _derived(value: pa.Array) -> pa.Array:
 
 # The name this stage's progress notes go under (the Dagster asset's name).
 PROGRESS_STAGE = "standardised_contacts"
-_STEPS = ("names", "companies and websites", "e-mails", "phones", "other fields", "notes and provenance")
+_STEPS = ("names", "companies and websites", "e-mails", "phones", "other fields", "postal addresses and dates of birth",
+          "notes and provenance")
 
 
 def _step(i: int, rows: int) -> None:
@@ -171,6 +194,22 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
     siren, siren_conflict = reconcile_siren(siren, siret, vat_number)
 
     _step(5, rows)
+    # Postal address, date of birth, identifiers (issue #14). A number typed in the street moves
+    # to street_number when the row has none; postcodes follow the row's country.
+    street_number, street_number_note = standardise_street_numbers(col("street_number"))
+    street, number_in_street = standardise_streets(col("street"), street_number)
+    street_number = pc.coalesce(street_number, number_in_street)
+    address_line2 = standardise_address_lines(col("address_line2"))
+    postcode, postcode_note = standardise_postcodes(col("postcode"), country, default_country)
+    city = standardise_cities(col("city"))
+    region = standardise_regions(col("region"))
+    # Day/month order inferred once over the file's values (validated rows are the whole file's
+    # fit rows); ambiguous dates in a file proving both orders stay in the notes.
+    date_of_birth = standardise_dates_of_birth(col("date_of_birth"), default_country=default_country)
+    client_id = standardise_client_ids(col("client_id"))
+    national_id, national_id_note = standardise_national_ids(col("national_id"), country)
+
+    _step(6, rows)
     # An invalid address leaves the e-mail column for the notes with its reason and the value as
     # sent ("invalid e-mail (missing @): jean.dupont.acme.fr"): never silently dropped.
     email_lost = pc.and_(pc.is_null(email), pc.is_valid(email_note)).fill_null(False)
@@ -194,6 +233,10 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
         siret_note,
         vat_note,
         siren_conflict,
+        street_number_note,
+        postcode_note,
+        _note(col("date_of_birth"), date_of_birth, "date of birth"),
+        national_id_note,
     )
     phone_raw = pc.if_else(has_phone, col("phone"), col("mobile"))
     provenance = source_struct(
@@ -215,6 +258,16 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
             "siren": pc.if_else(pc.is_valid(siren_given), _same(col("siren"), siren), _derived(siren)),
             "siret": _same(col("siret"), siret),
             "vat_number": _same(col("vat_number"), vat_number),
+            "street_number": pc.if_else(pc.is_valid(col("street_number")), _same(col("street_number"), street_number),
+                                        _derived(street_number)),
+            "street": _same(col("street"), street),
+            "address_line2": _same(col("address_line2"), address_line2),
+            "postcode": _same(col("postcode"), postcode),
+            "city": _same(col("city"), city),
+            "region": _same(col("region"), region),
+            "date_of_birth": _same(col("date_of_birth"), date_of_birth),
+            "client_id": _same(col("client_id"), client_id),
+            "national_id": _same(col("national_id"), national_id),
         }
     )
     return pa.table(
@@ -237,6 +290,15 @@ def standardise(validated: pa.Table, default_country: str = "FR", language: str 
             "siren": siren,
             "siret": siret,
             "vat_number": vat_number,
+            "street_number": street_number,
+            "street": street,
+            "address_line2": address_line2,
+            "postcode": postcode,
+            "city": city,
+            "region": region,
+            "date_of_birth": date_of_birth,
+            "client_id": client_id,
+            "national_id": national_id,
             "notes": notes,
             "email_note": email_note,
             "first_name_key": first_name_key(first_name),

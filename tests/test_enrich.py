@@ -149,6 +149,6 @@ def test_export_keeps_new_columns_and_provenance_parquet_only():
     assert contacts.column_names[-1 - len(export.EXTRA_COLUMNS):-1] == list(export.EXTRA_COLUMNS)
     assert contacts.column("siret").to_pylist()[-1] == "732 829 320 00074"  # quarantined: as sent
     csv_text = export.to_csv_bytes(contacts)[0].decode("utf-8-sig")
-    assert csv_text.splitlines()[0].split(",")[-1] == '"email_status"'  # the last extra column: no provenance in the CSV
+    assert csv_text.splitlines()[0].split(",")[-1] == '"national_id"'  # the last extra column: no provenance in the CSV
     parquet = pq.read_table(pa.BufferReader(export.to_parquet_bytes(contacts)))
     assert pa.types.is_struct(parquet.schema.field("provenance").type)

@@ -20,6 +20,7 @@ TRICKY = [
     "+3361234567890123", "FR", "fr", "FR\n", "FRA", "F", "https://www.linkedin.com/in/jean-dupont",
     "https://www.linkedin.com/in/jean-dupont\n", "https://www.linkedin.com/in/jean/dupont",
     "https://www.linkedin.com/in/", "https://www.linkedin.com/in/a?b", "https://wwwxlinkedin.com/in/a",
+    "1956-09-09", "1956-09-09\n", "1956-9-9", "19560909", "1956-09-09 ", "0956-09-09",
     *[f"a{s}b@c.de" for s in SPACES], *[f"ab@c.de{s}" for s in SPACES], *[f"F{s}" for s in SPACES],
     *[f"https://www.linkedin.com/in/a{s}" for s in SPACES], *[f"+3361234{s}5678" for s in SPACES],
 ]
@@ -34,6 +35,7 @@ def _standardised(values: list[str | None], row_numbers: list[int | None]) -> pa
         "email": pa.array(values[::-1], pa.string()),
         "country": pa.array(values[1:] + values[:1], pa.string()),
         "linkedin_url": pa.array(values[2:] + values[:2], pa.string()),
+        "date_of_birth": pa.array(values[3:] + values[:3], pa.string()),
     })
 
 
@@ -81,7 +83,7 @@ def test_the_pipeline_files_suites_match_gx(french_export):
     standardised = standardise(validated)
     _same("raw_upload", raw.select(["row_number"]), RAW_UPLOAD_SUITE)
     _same("validated_rows", validated, VALIDATED_ROWS_SUITE)
-    columns = ["row_number", "phone_e164", "email", "country", "linkedin_url"]
+    columns = ["row_number", "phone_e164", "email", "country", "linkedin_url", "date_of_birth"]
     _same("standardised_contacts", standardised.select(columns), STANDARDISED_SUITE)
 
 

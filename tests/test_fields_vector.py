@@ -1,4 +1,5 @@
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from pipelines.fields._vector import map_unique, map_unique_many, map_unique_rows
@@ -57,3 +58,18 @@ def test_empty_input_gives_empty_output(values):
 def test_accepts_large_string_and_all_null_columns():
     assert map_unique(pa.array(["a"], pa.large_string()), str.upper).to_pylist() == ["A"]
     assert map_unique(pa.nulls(2), str.upper).to_pylist() == [None, None]
+
+
+def test_map_distinct_arrays_runs_the_column_function_on_distinct_values_only():
+    from pipelines.fields._vector import map_distinct_arrays
+
+    seen: list[int] = []
+
+    def fn(distinct: pa.Array) -> tuple[pa.Array, pa.Array]:
+        seen.append(len(distinct))
+        return pc.utf8_upper(distinct), pc.utf8_length(distinct)
+
+    upper, length = map_distinct_arrays(pa.chunked_array([["ab", None, "ab"], ["c", "ab"]]), fn)
+    assert seen == [2]
+    assert upper.to_pylist() == ["AB", None, "AB", "C", "AB"]
+    assert length.to_pylist() == [2, None, 2, 1, 2]

@@ -169,3 +169,13 @@ def test_for_upload_records_settings_for_uploads_without_them():
     assert options["settings_hash"] == settings.content_hash()
     recorded, again = cs.for_upload(store, "acme", options)
     assert recorded == settings and again is None  # recorded once, then read back
+
+
+def test_identifier_columns():
+    settings = cs.from_dict({"identifier_columns": [" Member no ", "Kundennr"]})
+    assert settings.identifier_columns == ("Member no", "Kundennr")
+    assert cs.from_dict(settings.to_dict()) == settings
+    # Settings recorded before the key existed keep their hash (their instruction stays valid).
+    assert "identifier_columns" not in cs.ControllerSettings().to_dict()
+    with pytest.raises(cs.SettingsError, match="identifier_columns"):
+        cs.from_dict({"identifier_columns": [1]})

@@ -22,6 +22,7 @@ __all__ = [
     "ArrayLike",
     "as_string_array",
     "blank_to_null",
+    "map_distinct_arrays",
     "map_unique",
     "map_unique_many",
     "map_unique_rows",
@@ -103,6 +104,16 @@ def map_unique_many(
     empty = (None,) * len(types)
     results = _apply_in_slices(encoded.dictionary, lambda us: [empty if _blank(u) else fn(u) for u in us], types)
     return tuple(_finish(r).take(encoded.indices) for r in results)
+
+
+def map_distinct_arrays(
+    values: ArrayLike | Sequence[Any], fn: Callable[[pa.Array], tuple[pa.Array, ...]]
+) -> tuple[pa.Array, ...]:
+    """Run a column-wise ``fn`` (Arrow compute, no Python per value) over the distinct values only
+    and broadcast its output arrays back to rows; null rows give null. For functions whose cost
+    is many regex passes over a repetitive column (cities, streets, dates)."""
+    encoded = pc.dictionary_encode(as_string_array(values))
+    return tuple(result.take(encoded.indices) for result in fn(encoded.dictionary))
 
 
 def _codes(arr: pa.Array) -> tuple[np.ndarray, int]:
