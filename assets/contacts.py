@@ -263,97 +263,78 @@ def contact_export(
     external = master_store.RUN_LEASE_TAG in context.run.tags
     with master_store.held(manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
                            f"upload {manifest.upload_id}", take=False, keep=external):
-        return _publish_export(
-            context, raw_upload, quarantined_rows, linked_contacts, golden_records, merge_audit, review_pairs,
-            master_records, object_store, progress,
+        started = time.perf_counter()
+        _started(context, "contact_export", raw_upload.num_rows)
+        info = source_info(raw_upload)
+        is_master = golden_stage.master_flags(linked_contacts.rename_columns(
+            ["person_id" if c == "cluster_id" else c for c in linked_contacts.column_names]))
+        linked = linked_contacts.append_column("is_master", is_master)
+        golden = golden_records.select(list(export_stage.GOLDEN_COLUMNS))
+        fmt = (
+            export_stage.CsvFormat.like_input(info)
+            if manifest.options.get("keep_input_format")
+            else export_stage.CsvFormat()
         )
-
-
-def _publish_export(
-    context: AssetExecutionContext,
-    raw_upload: pa.Table,
-    quarantined_rows: pa.Table,
-    linked_contacts: pa.Table,
-    golden_records: pa.Table,
-    merge_audit: pa.Table,
-    review_pairs: pa.Table,
-    master_records: pa.Table,
-    object_store: ObjectStoreResource,
-    progress: ProgressResource,
-) -> Output[None]:
-    started = time.perf_counter()
-    _started(context, "contact_export", raw_upload.num_rows)
-    manifest = object_store.manifest(context.partition_key)
-    info = source_info(raw_upload)
-    is_master = golden_stage.master_flags(linked_contacts.rename_columns(
-        ["person_id" if c == "cluster_id" else c for c in linked_contacts.column_names]))
-    linked = linked_contacts.append_column("is_master", is_master)
-    golden = golden_records.select(list(export_stage.GOLDEN_COLUMNS))
-    fmt = (
-        export_stage.CsvFormat.like_input(info)
-        if manifest.options.get("keep_input_format")
-        else export_stage.CsvFormat()
-    )
-    prefix = export_prefix(manifest.controller, manifest.upload_id)
-    store = object_store.get()
-    # Written slice by slice into a private folder, published from there, then deleted: the
-    # export of a multi-million-row upload is never whole in memory. The folder is DuckDB's spill
-    # folder, the place the operator gives room for large uploads (REFINERY_DUCKDB_TEMP_DIR).
-    spill = duckdb_config.DuckDBSettings.from_env().temp_directory
-    Path(spill).mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="export-", dir=spill) as folder:
-        out = Path(folder)
-        files: dict[str, Path] = {name: out / name for name in (
-            "contacts.parquet", "golden.parquet", "contacts.csv", "golden.csv",
-            "duplicates.csv", "duplicates.xlsx", "merge_audit.csv", "review.csv")}
-        rows_out, used = export_stage.write_contacts_files(
-            raw_upload, info, linked, quarantined_rows, files["contacts.csv"], files["contacts.parquet"], fmt)
-        contacts_schema = pq.read_schema(files["contacts.parquet"])
-        export_stage.write_table_files(golden, used, files["golden.csv"], files["golden.parquet"])
-        # The deduplication, shown to the client: what was merged, on what evidence, what to decide.
-        duplicates = audit_stage.duplicates_report(linked, golden_records)
-        export_stage.write_table_files(duplicates, used, files["duplicates.csv"])
-        audit_stage.write_xlsx(duplicates, "duplicates", files["duplicates.xlsx"])
-        del duplicates
-        audit = audit_stage.merge_audit_report(merge_audit, golden_records)
-        export_stage.write_table_files(audit, used, files["merge_audit.csv"])
-        del audit
-        review = audit_stage.review_report(review_pairs, master_records)
-        export_stage.write_table_files(review, used, files["review.csv"])
-        summary = {
-            "upload_id": manifest.upload_id,
-            "rows_in": raw_upload.num_rows,
-            "rows_out": rows_out,
-            "rows_ok": linked_contacts.num_rows,
-            "rows_quarantined": quarantined_rows.num_rows,
-            "golden_records": golden.num_rows,
-            "merges": merge_audit.num_rows,
-            "pairs_to_review": review_pairs.num_rows,
-            "csv_encoding": used.encoding,
-            "csv_delimiter": used.delimiter,
-            "files": sorted(files),
-        }
-        # summary.json is written last: its presence marks the export as complete.
-        store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
-    # The committed master is the copy of record: the run's working copy would make storage grow
-    # with every upload (each holds every earlier record) and slow every deletion.
-    store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
-    # The first complete export starts the retention clock; a re-run does not move it.
-    with RecordsDB.from_env() as db:
-        retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
-    seconds = time.perf_counter() - started
-    _report(context, progress, "contact_export", rows_out, seconds, f"{golden.num_rows:,} golden records")
-    return Output(
-        None,
-        # The client's own headers may be anything, personal data included: the published schema
-        # names those columns by position only.
-        metadata=table_metadata(_without_client_headers(contacts_schema.empty_table(), info), seconds, rows=rows_out)
-        | {
-            "export_prefix": prefix,
-            "rows_in": summary["rows_in"],
-            "rows_out": summary["rows_out"],
-            "rows_quarantined": summary["rows_quarantined"],
-            "golden_records": summary["golden_records"],
-            "csv_encoding": used.encoding,
-        },
-    )
+        prefix = export_prefix(manifest.controller, manifest.upload_id)
+        store = object_store.get()
+        # Written slice by slice into a private folder, published from there, then deleted: the
+        # export of a multi-million-row upload is never whole in memory. The folder is DuckDB's spill
+        # folder, the place the operator gives room for large uploads (REFINERY_DUCKDB_TEMP_DIR).
+        spill = duckdb_config.DuckDBSettings.from_env().temp_directory
+        Path(spill).mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="export-", dir=spill) as folder:
+            out = Path(folder)
+            files: dict[str, Path] = {name: out / name for name in (
+                "contacts.parquet", "golden.parquet", "contacts.csv", "golden.csv",
+                "duplicates.csv", "duplicates.xlsx", "merge_audit.csv", "review.csv")}
+            rows_out, used = export_stage.write_contacts_files(
+                raw_upload, info, linked, quarantined_rows, files["contacts.csv"], files["contacts.parquet"], fmt)
+            contacts_schema = pq.read_schema(files["contacts.parquet"])
+            export_stage.write_table_files(golden, used, files["golden.csv"], files["golden.parquet"])
+            # The deduplication, shown to the client: what was merged, on what evidence, what to decide.
+            duplicates = audit_stage.duplicates_report(linked, golden_records)
+            export_stage.write_table_files(duplicates, used, files["duplicates.csv"])
+            audit_stage.write_xlsx(duplicates, "duplicates", files["duplicates.xlsx"])
+            del duplicates
+            audit = audit_stage.merge_audit_report(merge_audit, golden_records)
+            export_stage.write_table_files(audit, used, files["merge_audit.csv"])
+            del audit
+            review = audit_stage.review_report(review_pairs, master_records)
+            export_stage.write_table_files(review, used, files["review.csv"])
+            summary = {
+                "upload_id": manifest.upload_id,
+                "rows_in": raw_upload.num_rows,
+                "rows_out": rows_out,
+                "rows_ok": linked_contacts.num_rows,
+                "rows_quarantined": quarantined_rows.num_rows,
+                "golden_records": golden.num_rows,
+                "merges": merge_audit.num_rows,
+                "pairs_to_review": review_pairs.num_rows,
+                "csv_encoding": used.encoding,
+                "csv_delimiter": used.delimiter,
+                "files": sorted(files),
+            }
+            # summary.json is written last: its presence marks the export as complete.
+            store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
+        # The committed master is the copy of record: the run's working copy would make storage grow
+        # with every upload (each holds every earlier record) and slow every deletion.
+        store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
+        # The first complete export starts the retention clock; a re-run does not move it.
+        with RecordsDB.from_env() as db:
+            retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
+        seconds = time.perf_counter() - started
+        _report(context, progress, "contact_export", rows_out, seconds, f"{golden.num_rows:,} golden records")
+        return Output(
+            None,
+            # The client's own headers may be anything, personal data included: the published schema
+            # names those columns by position only.
+            metadata=table_metadata(_without_client_headers(contacts_schema.empty_table(), info), seconds, rows=rows_out)
+            | {
+                "export_prefix": prefix,
+                "rows_in": summary["rows_in"],
+                "rows_out": summary["rows_out"],
+                "rows_quarantined": summary["rows_quarantined"],
+                "golden_records": summary["golden_records"],
+                "csv_encoding": used.encoding,
+            },
+        )
