@@ -18,6 +18,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from pipelines import duckdb_config
+from pipelines.headers import PERSON_DETAIL_FIELDS
 from pipelines.reader import SourceInfo, source_column_name
 
 CONTRACT_COLUMNS: tuple[str, ...] = (
@@ -66,15 +67,7 @@ EXTRA_COLUMNS: tuple[str, ...] = (
     # What the controller's mailboxes said of the address: invalid, departed, soft_bounce (issue #9).
     "email_status",
     # Postal address, date of birth (ISO), the client's own and national person identifiers (issue #14).
-    "street_number",
-    "street",
-    "address_line2",
-    "postcode",
-    "city",
-    "region",
-    "date_of_birth",
-    "client_id",
-    "national_id",
+    *PERSON_DETAIL_FIELDS,
 )
 # Per-field provenance: a struct column in the Parquet copy; in the CSV only on request
 # (settings `provenance_in_csv`, `refinery run --provenance`), as one readable text column.
@@ -101,15 +94,7 @@ GOLDEN_COLUMNS: tuple[str, ...] = (
     "linkedin_url",
     "job_title",
     "country",
-    "street_number",
-    "street",
-    "address_line2",
-    "postcode",
-    "city",
-    "region",
-    "date_of_birth",
-    "client_id",
-    "national_id",
+    *PERSON_DETAIL_FIELDS,
     "other_emails",
     "other_phones",
     "source_records",

@@ -15,6 +15,19 @@ from importlib import resources
 import yaml
 
 # Canonical input fields, in the order the export contract lists them.
+# Postal address, date of birth and the client's own identifiers (issue #14): standardised into
+# the export's trailing group and the golden records (pipelines/export.py).
+PERSON_DETAIL_FIELDS: tuple[str, ...] = (
+    "street_number",
+    "street",
+    "address_line2",
+    "postcode",
+    "city",
+    "region",
+    "date_of_birth",
+    "client_id",
+    "national_id",
+)
 CANONICAL_FIELDS: tuple[str, ...] = (
     "civility",
     "first_name",
@@ -32,17 +45,7 @@ CANONICAL_FIELDS: tuple[str, ...] = (
     "siren",
     "siret",
     "vat_number",
-    # Postal address, date of birth and the client's own identifiers (issue #14): standardised
-    # into the export's trailing group.
-    "street_number",
-    "street",
-    "address_line2",
-    "postcode",
-    "city",
-    "region",
-    "date_of_birth",
-    "client_id",
-    "national_id",
+    *PERSON_DETAIL_FIELDS,
 )
 # Fields that identify a row on their own (the identity rule, pipelines/validate.py).
 IDENTITY_FIELDS: tuple[str, ...] = ("email", "linkedin_url", "client_id", "national_id")
