@@ -33,6 +33,7 @@ from pipelines.instructions import InstructionRefused, authorise_run, tag_run
 from pipelines import enrich as enrich_stage
 from pipelines import export as export_stage
 from pipelines import golden as golden_stage
+from pipelines import linkage as linkage_stage
 from pipelines import standardise as standardise_stage
 from pipelines.headers import CANONICAL_FIELDS
 from pipelines.reader import InputFileError, parse_contact_bytes, source_info
@@ -242,7 +243,7 @@ def enriched_contacts(
     # Published only after the commit: an export never shows person ids the master does not hold.
     deps=["controller_master"],
     # Of the master, the review file shows a few values of the records to decide on.
-    ins={"master_records": AssetIn(metadata={"columns": ["record_key", *audit_stage.SHOWN]})},
+    ins={"master_records": AssetIn(metadata={"columns": ["record_key", "person_id", *audit_stage.SHOWN]})},
 )
 def contact_export(
     context: AssetExecutionContext,
@@ -299,7 +300,7 @@ def contact_export(
             audit = audit_stage.merge_audit_report(merge_audit, golden_records)
             export_stage.write_table_files(audit, used, files["merge_audit.csv"])
             del audit
-            review = audit_stage.review_report(review_pairs, master_records)
+            review = audit_stage.review_report(review_pairs, master_records, threshold=linkage_stage.MATCH_THRESHOLD)
             export_stage.write_table_files(review, used, files["review.csv"])
             summary = {
                 "upload_id": manifest.upload_id,

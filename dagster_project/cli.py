@@ -550,9 +550,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--seed", type=int, default=1)
     sample.add_argument("--out", default="sample.csv")
     sample.set_defaults(func=cmd_sample)
-    from dagster_project import cli_master
+    from dagster_project import cli_master, cli_review
 
     cli_master.add_parser(sub)
+    cli_review.add_parser(sub)
     from dagster_project import cli_gdpr
 
     cli_gdpr.add_parsers(sub)

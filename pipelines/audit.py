@@ -54,18 +54,33 @@ def merge_audit_report(merges: pa.Table, golden: pa.Table) -> pa.Table:
     )
 
 
-def review_report(review: pa.Table, records: pa.Table) -> pa.Table:
-    """Pairs to decide, side by side."""
+def review_report(review: pa.Table, records: pa.Table, threshold: float = 0.7) -> pa.Table:
+    """Pairs to decide, side by side, with an empty `decision` column for `same` / `different`
+    (`refinery review apply` reads it back, pipelines/review.py).
+
+    The decisions that change most come first: pairs whose score is closest to the merge threshold
+    (in bits of match weight, where the model is least sure), then those joining the most records
+    (the persons' sizes in the master)."""
     left = ", ".join(f"a.{c} AS {c}_1" for c in SHOWN)
     right = ", ".join(f"b.{c} AS {c}_2" for c in SHOWN)
+    sizes = (
+        "(SELECT person_id, count(*) AS n FROM records GROUP BY person_id)"
+        if "person_id" in records.column_names else "(SELECT NULL AS person_id, 1 AS n)"
+    )
     return _query(
         f"""
-        SELECT r.match_probability, r.reason, r.record_key_l AS record_1, r.person_id_l AS cluster_id_1, {left},
+        WITH sizes AS {sizes}
+        SELECT '' AS decision, r.match_probability, r.reason, r.record_key_l AS record_1, r.person_id_l AS cluster_id_1, {left},
                r.record_key_r AS record_2, r.person_id_r AS cluster_id_2, {right}
         FROM review AS r
         JOIN records AS a ON a.record_key = r.record_key_l
         JOIN records AS b ON b.record_key = r.record_key_r
-        ORDER BY r.match_probability DESC, record_1, record_2
+        LEFT JOIN sizes AS sl ON sl.person_id = r.person_id_l
+        LEFT JOIN sizes AS sr ON sr.person_id = r.person_id_r
+        ORDER BY round(abs(log2(greatest(least(r.match_probability, 1 - 1e-9), 1e-9)
+                                / (1 - greatest(least(r.match_probability, 1 - 1e-9), 1e-9)))
+                           - log2({threshold} / (1 - {threshold})))) ASC,
+                 coalesce(sl.n, 1) + coalesce(sr.n, 1) DESC, record_1, record_2
         """,
         review=review,
         records=records,

@@ -122,10 +122,11 @@ def constrained_clusters(
     known_groups: Iterable[list[int]] = (),
     cannot_link: Iterable[tuple[int, int]] = (),
     base_cluster: pa.Array | pa.ChunkedArray | None = None,
+    decided_same: Iterable[tuple[int, int]] = (),
 ) -> ClusterResult:
     """Clusters from merging `edges` (uid_l, uid_r, match_probability), starting from
     `known_groups` (records already one person), split where components would join records
-    that conflict or that `cannot_link` keeps apart. `base_cluster` (aligned with `uids`) is the
+    that conflict or that `cannot_link` keeps apart (`decided_same` pairs are never a conflict). `base_cluster` (aligned with `uids`) is the
     cluster of a record that no edge or group given here touches (default: its own uid); values
     must not collide with the uids that are given."""
     groups = [g for g in known_groups if len(g) > 1]
@@ -160,6 +161,9 @@ def constrained_clusters(
         # Records a past batch already merged stay together (an unmerge removes them from a group).
         group_of = {x: i for i, g in enumerate(groups) for x in g}
         conflicts = {p for p in conflicts if group_of.get(p[0], -1) != group_of.get(p[1], -2)}
+        # A pair a person decided is one person (review `same`) is no conflict, whatever its
+        # names say; a decision to keep two records apart (cannot_link) still is.
+        conflicts -= {_pair(a, b) for a, b in decided_same} - {_pair(a, b) for a, b in cannot_link}
 
     keep = [True] * edges.num_rows
     bad_roots = {uf.find(a) for a, _ in conflicts}

@@ -309,6 +309,15 @@ def finish_linkage(
         pc.greater_equal(judged.column("match_probability"), MATCH_THRESHOLD),
     )
     edges = judged.filter(mergeable).select(["uid_l", "uid_r", "match_probability"])
+    # Pairs a person decided are one person (review `same`) merge whatever the model says; a
+    # decision to keep apart still wins over them (clustering's cannot-link).
+    must_link = _decided_uids(combined, master.must_link())
+    con.register("decided_same", pa.table({"uid_l": pa.array([min(a, b) for a, b in must_link], pa.int64()),
+                                           "uid_r": pa.array([max(a, b) for a, b in must_link], pa.int64())}))
+    if must_link:
+        edges = pa.concat_tables([edges, con.sql(
+            "SELECT uid_l, uid_r, 1.0::DOUBLE AS match_probability FROM decided_same ORDER BY uid_l, uid_r"
+        ).to_arrow_table().cast(edges.schema)])
 
     # Records already one person (earlier batches) start together. Only the persons a merging
     # link touches go through clustering; every other old record keeps its person (its cluster is
@@ -330,15 +339,9 @@ def finish_linkage(
                FROM combined ORDER BY uid"""
         ).to_arrow_table().column("cluster")
         con.unregister("linked_uids")
-    keep_apart: list[tuple[int, int]] = []
-    pairs_apart = master.keep_apart()
-    if pairs_apart:  # uid = position + 1 (prepare_linkage)
-        keys = combined.column("record_key")
-        left = pc.index_in(pa.array([a for a, _ in pairs_apart], pa.string()), value_set=keys).to_pylist()
-        right = pc.index_in(pa.array([b for _, b in pairs_apart], pa.string()), value_set=keys).to_pylist()
-        keep_apart = [(a + 1, b + 1) for a, b in zip(left, right) if a is not None and b is not None]
+    keep_apart = _decided_uids(combined, master.keep_apart())
     result = clustering.constrained_clusters(con, combined.column("uid"), edges, groups, keep_apart,
-                                             base_cluster=base_cluster)
+                                             base_cluster=base_cluster, decided_same=must_link)
 
     con.register("clusters", result.clusters)
     persons = con.sql(load_sql("assign_persons").replace("$next_person", str(master.next_person))).to_arrow_table()
@@ -347,6 +350,9 @@ def finish_linkage(
     con.register("used_edges", result.merging_edges)
     con.register("cluster_rows", result.clusters)
     merges = con.sql(load_sql("merge_audit").replace("$comparison_labels", _labels_sql(model))).to_arrow_table()
+    # Pairs a person already decided to keep apart (unmerge, review) are not asked again.
+    con.register("decided_apart", pa.table({"uid_l": pa.array([min(a, b) for a, b in keep_apart], pa.int64()),
+                                            "uid_r": pa.array([max(a, b) for a, b in keep_apart], pa.int64())}))
     review = con.sql(load_sql("review_pairs").replace("$threshold", str(MATCH_THRESHOLD))).to_arrow_table()
     absorbed = con.execute(
         "SELECT count(DISTINCT previous_person_id) FROM persons "
@@ -369,6 +375,17 @@ def finish_linkage(
         trained=trained, pairs_scored=pairs_scored, pairs_matched=result.merging_edges.num_rows,
         components_split=result.components_split, persons_absorbed=absorbed, training=training_report,
     )
+
+
+def _decided_uids(combined: pa.Table, pairs: list[tuple[str, str]]) -> list[tuple[int, int]]:
+    """A person's decisions on record pairs, as pairs of this run's uids (position + 1,
+    prepare_linkage); pairs with a record no longer here are left out."""
+    if not pairs:
+        return []
+    keys = combined.column("record_key")
+    left = pc.index_in(pa.array([a for a, _ in pairs], pa.string()), value_set=keys).to_pylist()
+    right = pc.index_in(pa.array([b for _, b in pairs], pa.string()), value_set=keys).to_pylist()
+    return [(a + 1, b + 1) for a, b in zip(left, right) if a is not None and b is not None]
 
 
 def _predict(con: duckdb.DuckDBPyConnection, linker: Any, n_records: int, chunk_rows: int) -> int:

@@ -52,9 +52,17 @@ class Master:
         return 0 if self.records is None else self.records.num_rows
 
     def keep_apart(self) -> list[tuple[str, str]]:
+        """Record pairs a person decided are two people (refinery unmerge, review `different`)."""
+        return self._decided("keep_apart")
+
+    def must_link(self) -> list[tuple[str, str]]:
+        """Record pairs a person decided are one person (review `same`)."""
+        return self._decided("must_link")
+
+    def _decided(self, decision: str) -> list[tuple[str, str]]:
         if self.decisions is None or self.decisions.num_rows == 0:
             return []
-        d = self.decisions.filter(pc.equal(self.decisions.column("decision"), "keep_apart"))
+        d = self.decisions.filter(pc.equal(self.decisions.column("decision"), decision))
         return list(zip(d.column("record_key_l").to_pylist(), d.column("record_key_r").to_pylist()))
 
     def without_upload(self, upload_id: str) -> tuple["Master", pa.Table]:

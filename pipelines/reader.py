@@ -115,6 +115,20 @@ def parse_contact_bytes(
     return _rows_to_table(rows, fmt, encoding, delimiter, limits, identifier_columns)
 
 
+def read_rows(data: bytes, limits: Limits | None = None) -> list[list[str]]:
+    """Any table file a person may send back (a report opened and saved in Excel: CSV in any
+    encoding and delimiter, or XLSX) as rows of strings, the header first; no field mapping."""
+    limits = limits or Limits.from_env()
+    if len(data) > limits.max_file_bytes:
+        raise InputFileError(_too_big(len(data), limits))
+    if not data.strip():
+        raise InputFileError("the file is empty")
+    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+        return _read_spreadsheet(data, limits)
+    text = _decode(data)[0].replace("\x00", "")
+    return _csv_records(text, _sniff_delimiter(text[:65536]), limits)
+
+
 # Encodings Arrow's CSV reader reads the same way as Python (single-byte or UTF-8, where
 # dropping NUL bytes is dropping NUL characters).
 _ARROW_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "cp1252": "cp1252", "latin-1": "latin-1"}

@@ -6,7 +6,10 @@ SELECT
     cr.record_key AS record_key_r,
     pl.person_id,
     round(e.match_probability, 6) AS match_probability,
-    $comparison_labels AS comparisons
+    CASE WHEN EXISTS (SELECT 1 FROM decided_same AS d
+                      WHERE d.uid_l = least(e.uid_l, e.uid_r) AND d.uid_r = greatest(e.uid_l, e.uid_r))
+         THEN 'decided: same person (refinery review apply)'
+         ELSE $comparison_labels END AS comparisons
 FROM used_edges AS e
 JOIN combined AS cl ON cl.uid = e.uid_l
 JOIN combined AS cr ON cr.uid = e.uid_r

@@ -1,6 +1,7 @@
 -- Likely matches that were not merged, for a person to decide: scored high enough to be worth a
 -- look, but below the merge threshold, without personal evidence, in conflict, or dropped so as
--- not to chain two people. Only pairs touching this upload.
+-- not to chain two people. Only pairs touching this upload, and not those a person already decided
+-- to keep apart (decided_apart: refinery unmerge, refinery review apply).
 SELECT
     cl.record_key AS record_key_l,
     cr.record_key AS record_key_r,
@@ -20,4 +21,6 @@ JOIN persons AS pr ON pr.uid = j.uid_r
 JOIN combined AS cl ON cl.uid = j.uid_l
 JOIN combined AS cr ON cr.uid = j.uid_r
 WHERE pl.person_id <> pr.person_id AND (cl.is_new OR cr.is_new)
+  AND NOT EXISTS (SELECT 1 FROM decided_apart AS d
+                  WHERE d.uid_l = least(j.uid_l, j.uid_r) AND d.uid_r = greatest(j.uid_l, j.uid_r))
 ORDER BY j.match_probability DESC, record_key_l, record_key_r
