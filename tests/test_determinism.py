@@ -4,9 +4,46 @@ from __future__ import annotations
 
 import duckdb
 import pyarrow as pa
+import pytest
 
+from pipelines import linkage
 from pipelines.clustering import constrained_clusters
 from tests.test_linkage_guard import _contacts
+
+
+@pytest.fixture(scope="module")
+def trainable() -> pa.Table:
+    from bench.pipeline_stages import enriched_from_generated
+
+    table, _truth = enriched_from_generated(linkage.MIN_ROWS_TO_TRAIN + 2_000, seed=5)  # some rows are quarantined
+    assert table.num_rows >= linkage.MIN_ROWS_TO_TRAIN
+    return table
+
+
+def _parameters(model: dict) -> list:
+    """What a model decides with: the prior and every level's m and u (not Splink's random linker_uid)."""
+    return [model["probability_two_random_records_match"]] + [
+        (c["output_column_name"], lvl.get("label_for_charts"), lvl.get("m_probability"), lvl.get("u_probability"))
+        for c in model["comparisons"] for lvl in c["comparison_levels"]
+    ]
+
+
+def test_a_file_that_trains_its_own_model_links_the_same_way_twice(trainable, monkeypatch):
+    # u by random sampling, two EM sessions, then scoring: EM summed match probabilities on
+    # several threads in whatever order they finished, so m differed in its last digits from one
+    # run to the next, and with it every probability. Exact equality, not approx.
+    runs = []
+    for threads in ("2", "3"):
+        monkeypatch.setenv("REFINERY_DUCKDB_THREADS", threads)
+        runs.append(linkage.link_upload(trainable, upload_id="up-20261126t000000-00000001",
+                                        received_at="2026-11-26T00:00:00Z", train=True))
+    a, b = runs
+    assert a.trained and b.trained
+    assert _parameters(a.model) == _parameters(b.model)
+    assert a.linked.column("person_id").equals(b.linked.column("person_id"))
+    assert a.linked.column("match_probability").equals(b.linked.column("match_probability"))
+    assert a.merges.equals(b.merges) and a.review.equals(b.review)
+    assert a.pairs_matched > 1_000
 
 
 def test_equally_strong_links_are_taken_in_record_order():
