@@ -8,6 +8,7 @@ import pytest
 
 from pipelines import linkage
 from pipelines.clustering import constrained_clusters
+from pipelines.fields.company_reference import join_reference
 from tests.test_linkage_guard import _contacts
 
 
@@ -65,3 +66,29 @@ def test_equally_strong_links_are_taken_in_record_order():
         outcomes.append(result.clusters.column("cluster").to_pylist())
         con.close()
     assert outcomes[0] == outcomes[1] == [1, 1, 3]
+
+
+def test_a_company_without_its_head_office_in_the_reference_gets_one_establishment_every_time():
+    # Two establishments of one SIREN, neither flagged as head office: the one with the smaller
+    # SIRET speaks for the company, whatever the order of the reference file.
+    establishments = {
+        "siret_key": ["55200844300025", "55200844300017"],
+        "siren_key": ["552008443", "552008443"],
+        "vat_key": [None, None],
+        "domain_key": [None, None],
+        "head_office": [False, False],
+        "naf_code": ["47.11D", "47.11D"],
+        "headcount_band": [None, None],
+        "company_address": ["2 RUE NEUVE", "1 AV FOCH"],
+        "company_postcode": ["69002", "69001"],
+        "company_city": ["LYON", "LYON"],
+        "name_key": ["acme", "acme"],
+    }
+    reference = pa.table({k: pa.array(v, pa.bool_() if k == "head_office" else pa.string())
+                          for k, v in establishments.items()})
+    addresses = []
+    for table in (reference, reference.take([1, 0])):
+        out = join_reference(pa.array(["", None]), pa.array(["552 008 443", None]), pa.array([None, None], pa.string()),
+                             pa.array([None, None], pa.string()), pa.array([None, "acme"]), table)
+        addresses.append(out["company_address"].to_pylist())
+    assert addresses[0] == addresses[1] == ["1 AV FOCH", "1 AV FOCH"]
