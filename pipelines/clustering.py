@@ -130,8 +130,13 @@ def constrained_clusters(
     cluster of a record that no edge or group given here touches (default: its own uid); values
     must not collide with the uids that are given."""
     groups = [g for g in known_groups if len(g) > 1]
+    # The greedy rebuild below takes edges strongest first, and which of two equally strong edges
+    # comes first decides which records end up together. Edges arrive in whatever order DuckDB's
+    # multi-threaded joins produced them (a different order from one run to the next), and many
+    # pairs tie (every exact copy scores the same), so the order is fixed here: strongest first,
+    # ties by record ids. One vectorised sort; the rebuild then keeps this order.
+    edges = edges.sort_by([("match_probability", "descending"), ("uid_l", "ascending"), ("uid_r", "ascending")])
     lefts, rights = edges.column("uid_l").to_pylist(), edges.column("uid_r").to_pylist()
-    probs = edges.column("match_probability").to_pylist()
     uf = _UnionFind()
     for g in groups:
         for x in g[1:]:
@@ -175,7 +180,8 @@ def constrained_clusters(
                 for x in g[1:]:
                     rebuilt.union(g[0], x)
                 sets[rebuilt.find(g[0])] = set(g)
-        order = sorted((i for i in range(edges.num_rows) if uf.find(lefts[i]) in bad_roots), key=lambda i: -probs[i])
+        # Edges are sorted strongest first, ties by record ids (above): the same order every run.
+        order = [i for i in range(edges.num_rows) if uf.find(lefts[i]) in bad_roots]
         for i in order:  # strongest first; refuse an edge that joins two conflicting records
             a, b = rebuilt.find(lefts[i]), rebuilt.find(rights[i])
             if a == b:

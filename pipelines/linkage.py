@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -104,10 +106,11 @@ def train_model(linker: Any) -> dict[str, Any]:
     training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=42)
     cap = linkage_model.settings_dict()["max_iterations"]
     sessions = []
-    for rule in linkage_model.EM_BLOCKING_RULES:
-        session = training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
-        iterations = len(getattr(session, "_core_model_settings_history", [])) - 1
-        sessions.append({"blocked_on": rule, "iterations": iterations, "converged": 0 <= iterations < cap})
+    with _single_threaded(linker):
+        for rule in linkage_model.EM_BLOCKING_RULES:
+            session = training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
+            iterations = len(getattr(session, "_core_model_settings_history", [])) - 1
+            sessions.append({"blocked_on": rule, "iterations": iterations, "converged": 0 <= iterations < cap})
     # Levels training never observed. Splink stores no value for them (null in the saved model,
     # read as "no evidence" and scored with defaults on reuse). u: random sampling draws about
     # U_SAMPLE_PAIRS pairs; an agreement only the same person makes (one LinkedIn profile: 50k
@@ -133,6 +136,31 @@ def train_model(linker: Any) -> dict[str, Any]:
     if problems:
         raise TrainingError("; ".join(problems))
     return {"sessions": sessions, "unobserved_levels": unobserved}
+
+
+@contextmanager
+def _single_threaded(linker: Any) -> Iterator[None]:
+    """Run the enclosed Splink steps on one DuckDB thread, then restore the thread setting.
+
+    For EM: each iteration sums match probabilities over the comparison vectors (Splink's
+    `sum(match_probability)` per level). On several threads the vectors come out of the blocking
+    join in another order every run and the threads' partial sums are added in the order they
+    finish; floating-point addition is not associative, so the trained m differed in its last
+    digits from run to run (0.7476268842376751 / ...750 on 20k rows), and with it every
+    probability scored: enough to move a pair across a threshold or to swap two ties in the
+    clustering order. On one thread both orders are fixed. EM is the training's only
+    floating-point aggregation (the prior and u are counts; Splink samples by hashing record
+    ids), and one thread does not make it slower here: at 100k rows a session took 0.32-0.37 s
+    on two threads, 0.34-0.55 s on one; at 1M rows both sessions 20.6 and 13.0 s on two threads,
+    18.5 and 11.5 s on one (a busy two-core machine, the same file). Scoring runs on every thread
+    again (a pair's probability is computed within its row)."""
+    con = linker._db_api.duckdb_con
+    threads = con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+    con.execute("SET threads = 1")
+    try:
+        yield
+    finally:
+        con.execute(f"SET threads = {int(threads)}")
 
 
 def estimate_prior(linker: Any) -> float | None:

@@ -145,12 +145,18 @@ def join_reference(
         "domain": "domain_key",
         "name": "name_key",
     }
+    # Which establishment speaks for a key: the head office, then the smallest SIRET, then the
+    # record itself. Ranking on the head-office flag alone left a tie between the establishments
+    # of a company without its head office in the file, and DuckDB's multi-threaded aggregation
+    # settles a tie by whichever thread finishes last: the address changed from run to run. (A
+    # row without the flag stays out, as before: the whole key is NULL.)
+    rank = f"CASE WHEN head_office IS NOT NULL THEN struct_pack(h := -head_office::INT, s := siret_key, r := {record}) END"
     ctes, joins, picks = [], [], []
     for n, key in enumerate(join_on):
         column = keyed[key]
         unique = "HAVING count(DISTINCT siren_key) <= 1" if key in ("domain", "name") else ""
         ctes.append(
-            f"k{n} AS (SELECT {column} AS k, arg_max({record}, head_office::INT) AS rec FROM reference "
+            f"k{n} AS (SELECT {column} AS k, arg_min({record}, {rank}) AS rec FROM reference "
             f"WHERE {column} IS NOT NULL GROUP BY {column} {unique})"
         )
         joins.append(f"LEFT JOIN k{n} ON k{n}.k = c.{key}")
