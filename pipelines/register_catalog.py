@@ -219,7 +219,8 @@ ASSETS: dict[str, AssetDeclaration] = {
         purpose="the controller's records of every upload, with person ids", service="dedupe",
         data_use="essential.service.operations",
         activity="duplicate detection (record linkage), stable person ids across uploads",
-        storage=f"{OBJECT_STORE}: work/<controller>/<upload>/master_records.parquet",
+        storage=f"{OBJECT_STORE}: work/<controller>/<upload>/master_records.parquet (the run's working copy, "
+        "deleted once its export is published; the copy of record is the controller's master)",
     ),
     "merge_audit": AssetDeclaration(
         purpose="every merge and the evidence for it, for the controller to check", service="dedupe",
@@ -246,7 +247,8 @@ ASSETS: dict[str, AssetDeclaration] = {
     "controller_master": AssetDeclaration(
         purpose="keep the controller's master data so a person keeps one id across uploads", service="dedupe",
         data_use="essential.service.operations", activity="master data of the controller (stable person ids, linkage model)",
-        storage=f"{OBJECT_STORE}: controllers/<controller>/master/",
+        storage=f"{OBJECT_STORE}: controllers/<controller>/master/v/<version>/ (records, decisions, model: the "
+        "current version only, earlier ones deleted at each commit); which version is current: the records database",
     ),
     "mailbox_signals": AssetDeclaration(
         purpose="find bounces and departure auto-replies in the staff mailboxes the controller named",
