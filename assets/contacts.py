@@ -262,7 +262,7 @@ def contact_export(
     # unless the process that started the run holds it for the whole run (`refinery run`); a
     # re-execution of this stage alone holds none and only republishes (resources/master_store.py).
     external = master_store.RUN_LEASE_TAG in context.run.tags
-    with master_store.held(manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
+    with master_store.held(object_store.get(), manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
                            f"upload {manifest.upload_id}", take=False, keep=external):
         started = time.perf_counter()
         _started(context, "contact_export", raw_upload.num_rows)

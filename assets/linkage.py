@@ -42,7 +42,7 @@ def link_contacts(
     # One run of a controller at a time from here to its published export (resources/master_store.py):
     # the lock is taken before the master is read, and kept (renewed by each stage) until then.
     holder = master_store.run_holder(context.run.tags, context.run.run_id)
-    with master_store.held(manifest.controller, holder, f"upload {manifest.upload_id}",
+    with master_store.held(store, manifest.controller, holder, f"upload {manifest.upload_id}",
                            on_wait=lambda other: context.log.info(
                                f"waiting for the master of controller {manifest.controller}: held by {other.purpose}")):
         with RecordsDB.from_env() as db:
@@ -118,7 +118,7 @@ def golden_records(
     started = time.perf_counter()
     manifest = object_store.manifest(context.partition_key)
     options = manifest.options
-    with master_store.held(manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
+    with master_store.held(object_store.get(), manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
                            f"upload {manifest.upload_id}", take=False):
         records = golden_stage.touched_records(master_records, manifest.upload_id)
         table = golden_stage.golden_records(
@@ -159,7 +159,7 @@ def controller_master(
     # Taken again, not only renewed: a re-execution of this stage alone is another run, which must
     # hold the lock to commit (and fails, publishing nothing, if the master moved on meanwhile).
     holder = master_store.run_holder(context.run.tags, context.run.run_id)
-    with master_store.held(manifest.controller, holder, f"upload {manifest.upload_id}"):
+    with master_store.held(store, manifest.controller, holder, f"upload {manifest.upload_id}"):
         with RecordsDB.from_env() as db:
             version = master_store.commit(
                 store,

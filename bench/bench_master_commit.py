@@ -58,15 +58,15 @@ def commit_path_timings(store_root: Path, repeat: int) -> dict[str, float]:
             times["load"].append(time.perf_counter() - t)
             holder = f"bench-{i}"
             t = time.perf_counter()
-            master_store.acquire(db, "bench", holder, "a benchmark", wait_s=60)
-            master_store.renew(db, "bench", holder)
+            master_store.acquire(db, store, "bench", holder, "a benchmark", wait_s=60)
+            master_store.renew(db, store, "bench", holder)
             lock = time.perf_counter() - t
             t = time.perf_counter()
             master_store.commit(store, db, "bench", holder=holder, read_version=master.state["version"],
                                 next_person=master.next_person, last_upload="bench", records=master.records)
             times["commit"].append(time.perf_counter() - t)
             t = time.perf_counter()
-            master_store.release(db, "bench", holder)
+            master_store.release(db, store, "bench", holder)
             times["lock"].append(lock + time.perf_counter() - t)
             # Before issue 15: records.parquet then state.json, written in place (no lock, no head).
             t = time.perf_counter()

@@ -322,7 +322,8 @@ def upload_for_file(store, controller: str, path: Path) -> tuple[str, bool]:
             digest.update(block)
     source_hash = KeyStore.from_env().hasher(controller).hash("source_file", digest.hexdigest())
     with RecordsDB.from_env() as db, db.tx(lock="upload_sources"):  # two runs of one file at once: one upload
-        row = db.one("SELECT upload_id FROM upload_sources WHERE controller = ? AND source_hash = ?", (controller, source_hash))
+        row = db.one("SELECT upload_id FROM upload_sources WHERE store = ? AND controller = ? AND source_hash = ?",
+                     (store.identity(), controller, source_hash))
         # Unless that upload was deleted since (retention, off-boarding): then this is a new one. Its
         # manifest may not be written yet (the same file started twice at once): the id still holds.
         if row is not None and not db.one(
@@ -330,9 +331,10 @@ def upload_for_file(store, controller: str, path: Path) -> tuple[str, bool]:
         ):
             return row["upload_id"], True
         upload_id = new_upload_id()
-        db.run("DELETE FROM upload_sources WHERE controller = ? AND source_hash = ?", (controller, source_hash))
-        db.run("INSERT INTO upload_sources (controller, source_hash, upload_id, recorded_at) VALUES (?, ?, ?, ?)",
-               (controller, source_hash, upload_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
+        db.run("DELETE FROM upload_sources WHERE store = ? AND controller = ? AND source_hash = ?",
+               (store.identity(), controller, source_hash))
+        db.run("INSERT INTO upload_sources (store, controller, source_hash, upload_id, recorded_at) VALUES (?, ?, ?, ?, ?)",
+               (store.identity(), controller, source_hash, upload_id, time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())))
     return upload_id, False
 
 
@@ -419,7 +421,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"refinery: waiting for the master data of controller {controller}: held by {other.purpose}", file=sys.stderr)
 
     try:
-        with master_store.held(controller, lease, f"upload {upload_id}", keep=False, on_wait=waiting):
+        with master_store.held(store, controller, lease, f"upload {upload_id}", keep=False, on_wait=waiting):
             return _run_upload(args, path, store, settings, controller, upload_id, sent_before, instruction,
                                run_options, run_settings, sources, out_dir, lease)
     except (master_store.MasterBusyError, RecordsError) as exc:

@@ -173,7 +173,7 @@ def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
     # Read, retrained and committed under the controller's lock. An upload that holds it longer
     # than the lock's wait is not fought over: tomorrow's run retrains.
     try:
-        with master_store.locked(controller, "the nightly retraining", kind="retrain") as holder, RecordsDB.from_env() as db:
+        with master_store.locked(store, controller, "the nightly retraining", kind="retrain") as holder, RecordsDB.from_env() as db:
             master = master_store.load_master(store, controller, db=db)
             if not master.size:
                 return "linkage model: no master data yet"

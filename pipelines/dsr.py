@@ -788,7 +788,7 @@ def _under_master_lock(purpose: str):
         def inner(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, *args, **kwargs):
             from resources import master_store
 
-            with master_store.locked(controller, purpose, kind="dsr"):
+            with master_store.locked(store, controller, purpose, kind="dsr"):
                 return fn(store, db, keys, controller, *args, **kwargs)
 
         return inner

@@ -441,7 +441,7 @@ def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str
     from resources import master_store
 
     prefix = master_store.master_prefix(controller)
-    with master_store.locked(controller, "a deletion", kind="retention"):
+    with master_store.locked(store, controller, "a deletion", kind="retention"):
         removed_keys = _remove_from_master_files(store, controller, upload_ids, removal)
         _remove_from_master_history(store, controller, prefix, upload_ids, removed_keys, removal)
 
@@ -640,7 +640,7 @@ def purge_controller(
     # Its master's files went with its prefix; the head that named them goes too.
     from resources import master_store
 
-    master_store.drop_head(db, controller)
+    master_store.drop_head(db, store, controller)
     n = db.run("DELETE FROM suppression WHERE controller = ?", [controller])
     removal.add_rows("suppression_entries", max(n, 0))
     for upload_id in upload_ids:

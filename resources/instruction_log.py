@@ -105,26 +105,32 @@ SCHEMA = [
         body TEXT NOT NULL)""",
     # A controller's master data (resources/master_store.py): the current version, and the lease
     # of the one run that may write the next. Opaque ids, keys and numbers only.
+    # Keyed by the store too (ObjectStore.identity): one records database may serve several stores.
     """CREATE TABLE IF NOT EXISTS master_heads (
-        controller TEXT PRIMARY KEY,
+        store TEXT NOT NULL,
+        controller TEXT NOT NULL,
         version INTEGER NOT NULL,
         head TEXT NOT NULL,
-        committed_at TEXT NOT NULL)""",
+        committed_at TEXT NOT NULL,
+        PRIMARY KEY (store, controller))""",
     """CREATE TABLE IF NOT EXISTS master_locks (
-        controller TEXT PRIMARY KEY,
+        store TEXT NOT NULL,
+        controller TEXT NOT NULL,
         holder TEXT NOT NULL,
         purpose TEXT NOT NULL,
         acquired_at TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL,
-        owner TEXT)""",
+        owner TEXT,
+        PRIMARY KEY (store, controller))""",
     # Which upload a file sent with `refinery run` became (keyed hash of its bytes): sending the
     # same bytes again re-runs that upload instead of adding its records a second time.
     """CREATE TABLE IF NOT EXISTS upload_sources (
+        store TEXT NOT NULL,
         controller TEXT NOT NULL,
         source_hash TEXT NOT NULL,
         upload_id TEXT NOT NULL,
         recorded_at TEXT NOT NULL,
-        PRIMARY KEY (controller, source_hash))""",
+        PRIMARY KEY (store, controller, source_hash))""",
     """CREATE TABLE IF NOT EXISTS incidents (
         id TEXT PRIMARY KEY,
         created_at TEXT NOT NULL,

@@ -16,8 +16,8 @@ under the lock, see pipelines/dsr.py and pipelines/retention.py):
 
 Records database (resources/instruction_log.py), nothing personal in either table:
 
-    master_heads   controller → current version, its files, the next free person id
-    master_locks   controller → the run that may write the next version, until when
+    master_heads   (store, controller) → current version, its files, the next free person id
+    master_locks   (store, controller) → the run that may write the next version, until when
 
 **Lock.** A run takes the controller's lock before it reads the master for linkage and holds it
 through the commit and the export (`acquire`, kept alive by `held`/`locked`). It is a lease in the
@@ -141,14 +141,14 @@ def _legacy_head(store: ObjectStore, controller: str) -> Head | None:
     return Head(int(st.get("version", 0)), files, int(st.get("next_person", 1)), str(st.get("last_upload", "")), legacy=True)
 
 
-def _head_row(db: RecordsDB, controller: str) -> Head | None:
-    row = db.one("SELECT head FROM master_heads WHERE controller = ?", (controller,))
+def _head_row(db: RecordsDB, store: ObjectStore, controller: str) -> Head | None:
+    row = db.one("SELECT head FROM master_heads WHERE store = ? AND controller = ?", (store.identity(), controller))
     return Head.from_json(row["head"]) if row else None
 
 
 def read_head(store: ObjectStore, db: RecordsDB, controller: str) -> Head:
     """The controller's current version (version 0, no files, when it has none yet)."""
-    head = _head_row(db, controller)
+    head = _head_row(db, store, controller)
     if head is not None:
         return head
     legacy = _legacy_head(store, controller)
@@ -249,36 +249,39 @@ class LockHolder:
         return False
 
 
-def lock_holder(db: RecordsDB, controller: str) -> LockHolder | None:
-    row = db.one("SELECT holder, purpose, acquired_at, expires_at, owner FROM master_locks WHERE controller = ?", (controller,))
+def lock_holder(db: RecordsDB, store: ObjectStore, controller: str) -> LockHolder | None:
+    row = db.one("SELECT holder, purpose, acquired_at, expires_at, owner FROM master_locks WHERE store = ? AND controller = ?",
+                 (store.identity(), controller))
     return LockHolder(row["holder"], row["purpose"], row["acquired_at"], float(row["expires_at"]), row["owner"]) if row else None
 
 
-def _try_acquire(db: RecordsDB, controller: str, holder: str, purpose: str, ttl: float,
+def _try_acquire(db: RecordsDB, store: ObjectStore, controller: str, holder: str, purpose: str, ttl: float,
                  owner: str | None = None) -> LockHolder | None:
     """Take or renew the lease; returns None when taken, else who holds it."""
     now = time.time()
     owner = owner or os.environ.get(OWNER_ENV) or None
     with db.tx(lock="master_locks"):
-        current = lock_holder(db, controller)
+        current = lock_holder(db, store, controller)
         if current is None:
             db.run(
-                "INSERT INTO master_locks (controller, holder, purpose, acquired_at, expires_at, owner) VALUES (?, ?, ?, ?, ?, ?)",
-                (controller, holder, purpose, _now_iso(), now + ttl, owner),
+                "INSERT INTO master_locks (store, controller, holder, purpose, acquired_at, expires_at, owner) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (store.identity(), controller, holder, purpose, _now_iso(), now + ttl, owner),
             )
             return None
         if current.holder == holder or current.gone(now):
             acquired_at = current.acquired_at if current.holder == holder else _now_iso()
             db.run(
-                "UPDATE master_locks SET holder = ?, purpose = ?, acquired_at = ?, expires_at = ?, owner = ? WHERE controller = ?",
-                (holder, purpose, acquired_at, now + ttl, owner, controller),
+                "UPDATE master_locks SET holder = ?, purpose = ?, acquired_at = ?, expires_at = ?, owner = ? "
+                "WHERE store = ? AND controller = ?",
+                (holder, purpose, acquired_at, now + ttl, owner, store.identity(), controller),
             )
             return None
         return current
 
 
 def acquire(
-    db: RecordsDB, controller: str, holder: str, purpose: str, *,
+    db: RecordsDB, store: ObjectStore, controller: str, holder: str, purpose: str, *,
     wait_s: float | None = None, ttl_s: float | None = None, on_wait: Callable[[LockHolder], None] | None = None,
     owner: str | None = None,
 ) -> None:
@@ -289,7 +292,7 @@ def acquire(
     deadline = time.monotonic() + wait
     pause, told = 0.2, False
     while True:
-        other = _try_acquire(db, controller, holder, purpose, ttl, owner)
+        other = _try_acquire(db, store, controller, holder, purpose, ttl, owner)
         if other is None:
             return
         if not told and on_wait is not None:
@@ -305,23 +308,24 @@ def acquire(
         pause = min(pause * 1.5, 2.0)
 
 
-def renew(db: RecordsDB, controller: str, holder: str, ttl_s: float | None = None) -> bool:
+def renew(db: RecordsDB, store: ObjectStore, controller: str, holder: str, ttl_s: float | None = None) -> bool:
     """Extend the lease; False if `holder` no longer holds it."""
     ttl = lock_ttl_seconds() if ttl_s is None else ttl_s
     return db.run(
-        "UPDATE master_locks SET expires_at = ? WHERE controller = ? AND holder = ?", (time.time() + ttl, controller, holder)
+        "UPDATE master_locks SET expires_at = ? WHERE store = ? AND controller = ? AND holder = ?",
+        (time.time() + ttl, store.identity(), controller, holder),
     ) > 0
 
 
-def release(db: RecordsDB, controller: str, holder: str) -> None:
-    db.run("DELETE FROM master_locks WHERE controller = ? AND holder = ?", (controller, holder))
+def release(db: RecordsDB, store: ObjectStore, controller: str, holder: str) -> None:
+    db.run("DELETE FROM master_locks WHERE store = ? AND controller = ? AND holder = ?", (store.identity(), controller, holder))
 
 
 class _Heartbeat:
     """Renews a lease from a thread of its own (its own database connection) while work goes on."""
 
-    def __init__(self, controller: str, holder: str, ttl: float):
-        self.controller, self.holder, self.ttl = controller, holder, ttl
+    def __init__(self, store: ObjectStore, controller: str, holder: str, ttl: float):
+        self.store, self.controller, self.holder, self.ttl = store, controller, holder, ttl
         self.interval = max(1.0, min(30.0, ttl / 5))
         self.lost = False
         self._stop = threading.Event()
@@ -343,7 +347,7 @@ class _Heartbeat:
         with db:
             while not self._stop.wait(self.interval):
                 try:
-                    if not renew(db, self.controller, self.holder, self.ttl):
+                    if not renew(db, self.store, self.controller, self.holder, self.ttl):
                         self.lost = True
                         return
                 except Exception:  # a passing database fault: the next beat tries again
@@ -351,7 +355,7 @@ class _Heartbeat:
 
 
 @contextmanager
-def held(controller: str, holder: str, purpose: str, *, take: bool = True, keep: bool = True,
+def held(store: ObjectStore, controller: str, holder: str, purpose: str, *, take: bool = True, keep: bool = True,
          on_wait: Callable[[LockHolder], None] | None = None, owner: str | None = None) -> Iterator[None]:
     """Inside: `holder` holds the controller's lock, renewed while the block runs. `take` acquires it
     (waiting if needed), otherwise it is only renewed if this holder has it. On an error the lock is
@@ -359,23 +363,23 @@ def held(controller: str, holder: str, purpose: str, *, take: bool = True, keep:
     ttl = lock_ttl_seconds()
     with RecordsDB.from_env() as db:
         if take:
-            acquire(db, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait, owner=owner)
-        elif not renew(db, controller, holder, ttl):
+            acquire(db, store, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait, owner=owner)
+        elif not renew(db, store, controller, holder, ttl):
             yield  # this holder does not have it (a stage re-executed alone): nothing to keep alive
             return
         try:
-            with _Heartbeat(controller, holder, ttl):
+            with _Heartbeat(store, controller, holder, ttl):
                 yield
         except BaseException:
-            _release_quietly(db, controller, holder)
+            _release_quietly(db, store, controller, holder)
             raise
         if not keep:
-            release(db, controller, holder)
+            release(db, store, controller, holder)
 
 
-def _release_quietly(db: RecordsDB, controller: str, holder: str) -> None:
+def _release_quietly(db: RecordsDB, store: ObjectStore, controller: str, holder: str) -> None:
     try:
-        release(db, controller, holder)
+        release(db, store, controller, holder)
     except Exception:  # the lease lapses by itself
         pass
 
@@ -396,10 +400,10 @@ def one_off_holder(kind: str) -> str:
 
 
 @contextmanager
-def locked(controller: str, purpose: str, kind: str = "cli") -> Iterator[str]:
+def locked(store: ObjectStore, controller: str, purpose: str, kind: str = "cli") -> Iterator[str]:
     """Hold the controller's lock for a piece of work done in this process; yields the holder id."""
     holder = one_off_holder(kind)
-    with held(controller, holder, purpose, keep=False, owner=this_owner()):
+    with held(store, controller, holder, purpose, keep=False, owner=this_owner()):
         yield holder
 
 
@@ -450,25 +454,25 @@ def commit(
             failpoints.reached(f"master-write-{part}")
         new_head = Head(version, files, next_person, last_upload)
         with db.tx(lock="master_locks"):
-            lease = lock_holder(db, controller)
+            lease = lock_holder(db, store, controller)
             if lease is None or lease.holder != holder:
                 raise MasterChangedError(
                     f"this run's hold on the master data of controller {controller} lapsed"
                     + (f" and {lease.purpose} took it" if lease is not None else "")
                     + ": nothing was published; re-run this upload"
                 )
-            row = _head_row(db, controller)
+            row = _head_row(db, store, controller)
             current = row.version if row is not None else head.version
             if current != read_version:
                 raise _changed(controller, read_version, current)
             if row is None:
                 db.run(
-                    "INSERT INTO master_heads (controller, version, head, committed_at) VALUES (?, ?, ?, ?)",
-                    (controller, version, new_head.to_json(), _now_iso()),
+                    "INSERT INTO master_heads (store, controller, version, head, committed_at) VALUES (?, ?, ?, ?, ?)",
+                    (store.identity(), controller, version, new_head.to_json(), _now_iso()),
                 )
             elif db.run(
-                "UPDATE master_heads SET version = ?, head = ?, committed_at = ? WHERE controller = ? AND version = ?",
-                (version, new_head.to_json(), _now_iso(), controller, read_version),
+                "UPDATE master_heads SET version = ?, head = ?, committed_at = ? WHERE store = ? AND controller = ? AND version = ?",
+                (version, new_head.to_json(), _now_iso(), store.identity(), controller, read_version),
             ) != 1:
                 raise _changed(controller, read_version, -1)
     except BaseException:
@@ -525,8 +529,8 @@ def master_data_keys(store: ObjectStore, controller: str) -> list[str]:
     return [o.key for o in store.list(prefix) if o.key.endswith(".parquet")]
 
 
-def drop_head(db: RecordsDB, controller: str) -> None:
+def drop_head(db: RecordsDB, store: ObjectStore, controller: str) -> None:
     """Forget a controller's master (off-boarding: its files are deleted with its prefix)."""
     with db.tx(lock="master_locks"):
-        db.run("DELETE FROM master_heads WHERE controller = ?", (controller,))
-        db.run("DELETE FROM master_locks WHERE controller = ?", (controller,))
+        db.run("DELETE FROM master_heads WHERE store = ? AND controller = ?", (store.identity(), controller))
+        db.run("DELETE FROM master_locks WHERE store = ? AND controller = ?", (store.identity(), controller))

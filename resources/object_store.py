@@ -50,6 +50,11 @@ class ObjectStore(ABC):
         """Where the data is, for logs and errors (no credentials)."""
 
     @abstractmethod
+    def identity(self) -> str:
+        """Which store this is, stable across runs and processes: what the records database keys a
+        controller's master head and lock by, so that one records database can serve several stores."""
+
+    @abstractmethod
     def put_bytes(self, key: str, data: bytes) -> None: ...
 
     @abstractmethod
@@ -157,6 +162,9 @@ class LocalObjectStore(ObjectStore):
 
     def describe(self) -> str:
         return f"local folder {self.root}"
+
+    def identity(self) -> str:
+        return f"file://{self.root}"
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)

@@ -206,6 +206,9 @@ class S3ObjectStore(ObjectStore):
     def describe(self) -> str:
         return f"s3://{self.bucket} on {self.target.where}"
 
+    def identity(self) -> str:
+        return f"s3://{self.bucket}"
+
     # -- retries -------------------------------------------------------------------------------
     def _call(self, operation: str, key: str, fn: Callable[[], _T]) -> _T:
         """fn() with bounded retries; a persistent or refused failure becomes one S3StoreError line.

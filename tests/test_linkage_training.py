@@ -65,7 +65,7 @@ def test_nightly_refresh_retrains_and_saves_the_controller_model(enriched, tmp_p
     store = LocalObjectStore(tmp_path / "store")
     assert refresh_master_and_model(store, "acme") == "linkage model: no master data yet"
     linked = linkage.link_upload(enriched, upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=False)
-    with master_store.locked("acme", "a test") as holder, RecordsDB.from_env() as db:
+    with master_store.locked(store, "acme", "a test") as holder, RecordsDB.from_env() as db:
         master_store.commit(store, db, "acme", holder=holder, read_version=0, next_person=linked.next_person,
                             last_upload="up-20261126t000000-00000001", records=linked.records)
     assert load_master(store, "acme").model is None

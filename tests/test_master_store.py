@@ -48,7 +48,7 @@ def commit_as(store, db, holder: str, read_version: int, table: pa.Table, **kw) 
 def test_a_commit_makes_a_version_current_and_carries_over_what_it_does_not_rewrite(store, db_factory):
     with db_factory() as db:
         assert master_store.load_master(store, "acme", db=db).state["version"] == 0
-        master_store.acquire(db, "acme", "run-a", "upload a")
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
         assert commit_as(store, db, "run-a", 0, records("u1:1", "u1:2"), model={"m": 1}) == 1
         assert commit_as(store, db, "run-a", 1, records("u1:1", "u1:2", "u2:1")) == 2
         master = master_store.load_master(store, "acme", db=db)
@@ -61,7 +61,7 @@ def test_a_commit_makes_a_version_current_and_carries_over_what_it_does_not_rewr
 
 def test_a_stale_writer_publishes_nothing_and_leaves_no_file(store, db_factory):
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload a")
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
         commit_as(store, db, "run-a", 0, records("u1:1"))
         before = sorted(o.key for o in store.list("controllers/"))
         with pytest.raises(master_store.MasterChangedError, match=r"changed during this run \(version 0 -> 1\).*nothing was published"):
@@ -72,9 +72,9 @@ def test_a_stale_writer_publishes_nothing_and_leaves_no_file(store, db_factory):
 
 def test_a_writer_whose_lease_lapsed_and_was_taken_publishes_nothing(store, db_factory):
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload a", ttl_s=0.2)
+        master_store.acquire(db, store, "acme", "run-a", "upload a", ttl_s=0.2)
         time.sleep(0.3)
-        master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0)  # a's lease lapsed: b takes it
+        master_store.acquire(db, store, "acme", "run-b", "upload b", wait_s=0)  # a's lease lapsed: b takes it
         with pytest.raises(master_store.MasterChangedError, match="lapsed and upload b took it"):
             commit_as(store, db, "run-a", 0, records("u1:1"))
         assert master_store.read_head(store, db, "acme").version == 0
@@ -83,18 +83,18 @@ def test_a_writer_whose_lease_lapsed_and_was_taken_publishes_nothing(store, db_f
 
 def test_a_second_writer_waits_then_fails_with_one_line_naming_the_holder(store, db_factory):
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload up-20261208t000000-0000000a")
+        master_store.acquire(db, store, "acme", "run-a", "upload up-20261208t000000-0000000a")
         told = []
         started = time.monotonic()
         with pytest.raises(master_store.MasterBusyError) as info:
-            master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0.5, on_wait=told.append)
+            master_store.acquire(db, store, "acme", "run-b", "upload b", wait_s=0.5, on_wait=told.append)
         assert 0.5 <= time.monotonic() - started < 5
         message = str(info.value)
         assert "\n" not in message and "upload up-20261208t000000-0000000a" in message
         assert "REFINERY_MASTER_LOCK_WAIT_SECONDS" in message and told[0].holder == "run-a"
-        master_store.acquire(db, "other", "run-b", "upload b", wait_s=0)  # another controller is not held up
-        master_store.release(db, "acme", "run-a")
-        master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0)
+        master_store.acquire(db, store, "other", "run-b", "upload b", wait_s=0)  # another controller is not held up
+        master_store.release(db, store, "acme", "run-a")
+        master_store.acquire(db, store, "acme", "run-b", "upload b", wait_s=0)
 
 
 def test_a_lease_whose_owning_process_is_gone_is_taken_at_once(store, db_factory):
@@ -104,29 +104,29 @@ def test_a_lease_whose_owning_process_is_gone_is_taken_at_once(store, db_factory
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload a", ttl_s=3600, owner=f"{master_store.socket.gethostname()}:{dead.pid}")
-        master_store.acquire(db, "acme", "run-b", "upload b", wait_s=0)  # no hour-long wait: its owner was killed
-        assert master_store.lock_holder(db, "acme").holder == "run-b"
+        master_store.acquire(db, store, "acme", "run-a", "upload a", ttl_s=3600, owner=f"{master_store.socket.gethostname()}:{dead.pid}")
+        master_store.acquire(db, store, "acme", "run-b", "upload b", wait_s=0)  # no hour-long wait: its owner was killed
+        assert master_store.lock_holder(db, store, "acme").holder == "run-b"
         # An owner alive, or on another machine, keeps its lease until it lapses.
-        master_store.acquire(db, "other", "run-a", "upload a", ttl_s=3600, owner=master_store.this_owner())
-        master_store.acquire(db, "third", "run-a", "upload a", ttl_s=3600, owner=f"elsewhere:{dead.pid}")
+        master_store.acquire(db, store, "other", "run-a", "upload a", ttl_s=3600, owner=master_store.this_owner())
+        master_store.acquire(db, store, "third", "run-a", "upload a", ttl_s=3600, owner=f"elsewhere:{dead.pid}")
         for controller in ("other", "third"):
             with pytest.raises(master_store.MasterBusyError):
-                master_store.acquire(db, controller, "run-b", "upload b", wait_s=0)
+                master_store.acquire(db, store, controller, "run-b", "upload b", wait_s=0)
 
 
 def test_held_renews_the_lease_while_work_goes_on_and_releases_it_on_error(store, db_factory, monkeypatch):
     monkeypatch.setenv("REFINERY_MASTER_LOCK_TTL_SECONDS", "5")
     with db_factory() as db:
-        with master_store.held("acme", "run-a", "upload a"):
-            first = master_store.lock_holder(db, "acme").expires_at
+        with master_store.held(store, "acme", "run-a", "upload a"):
+            first = master_store.lock_holder(db, store, "acme").expires_at
             time.sleep(1.5)  # a beat every second at this TTL
-            assert master_store.lock_holder(db, "acme").expires_at > first
-        assert master_store.lock_holder(db, "acme").holder == "run-a"  # kept for the run's next stage
+            assert master_store.lock_holder(db, store, "acme").expires_at > first
+        assert master_store.lock_holder(db, store, "acme").holder == "run-a"  # kept for the run's next stage
         with pytest.raises(ZeroDivisionError):
-            with master_store.held("acme", "run-a", "upload a", take=False):
+            with master_store.held(store, "acme", "run-a", "upload a", take=False):
                 1 / 0
-        assert master_store.lock_holder(db, "acme") is None
+        assert master_store.lock_holder(db, store, "acme") is None
 
 
 def test_concurrent_writers_take_turns_and_no_record_is_lost_or_doubled(store, db_factory):
@@ -135,7 +135,7 @@ def test_concurrent_writers_take_turns_and_no_record_is_lost_or_doubled(store, d
 
     def writer(i: int) -> None:
         try:
-            with master_store.locked("acme", f"writer {i}") as holder, db_factory() as db:
+            with master_store.locked(store, "acme", f"writer {i}") as holder, db_factory() as db:
                 master = master_store.load_master(store, "acme", db=db)
                 mine = [f"u{i}:{r}" for r in range(1, 6)]
                 before = master.records.column("record_key").to_pylist() if master.records is not None else []
@@ -166,7 +166,7 @@ def test_the_layout_before_versions_is_read_then_replaced_by_the_first_commit(st
     with db_factory() as db:
         master = master_store.load_master(store, "acme", db=db)
         assert master.state["version"] == 4 and master.size == 2 and master.next_person == 3
-        master_store.acquire(db, "acme", "run-a", "upload a")
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
         commit_as(store, db, "run-a", 4, records("u1:1", "u1:2", "u2:1"))
         master = master_store.load_master(store, "acme", db=db)
     assert master.state["version"] == 5 and master.size == 3 and master.model == {"m": 2}
@@ -175,7 +175,7 @@ def test_the_layout_before_versions_is_read_then_replaced_by_the_first_commit(st
 
 def test_versions_the_records_database_does_not_know_are_refused_not_overwritten(store, db_factory, tmp_path, monkeypatch):
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload a")
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
         commit_as(store, db, "run-a", 0, records("u1:1"))
     monkeypatch.delenv("REFINERY_INSTRUCTIONS_DSN", raising=False)
     monkeypatch.setenv("REFINERY_GDPR_DIR", str(tmp_path / "another-gdpr"))
@@ -183,9 +183,24 @@ def test_versions_the_records_database_does_not_know_are_refused_not_overwritten
         master_store.load_master(store, "acme")
 
 
+def test_two_stores_served_by_one_records_database_keep_their_own_masters(store, db_factory, tmp_path):
+    """Two local stores side by side find the same records database (REFINERY_GDPR_DIR defaults to
+    their parent's gdpr/): each store's controller has its own head and lock."""
+    other = LocalObjectStore(tmp_path / "other-store")
+    with db_factory() as db:
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
+        commit_as(store, db, "run-a", 0, records("u1:1"))
+        assert master_store.load_master(other, "acme", db=db).state["version"] == 0  # not the other store's head
+        master_store.acquire(db, other, "acme", "run-b", "upload b", wait_s=0)  # nor its lock
+        master_store.commit(other, db, "acme", holder="run-b", read_version=0, next_person=3, last_upload="u2",
+                            records=records("u2:1", "u2:2"))
+        assert master_store.load_master(store, "acme", db=db).size == 1
+        assert master_store.load_master(other, "acme", db=db).size == 2
+
+
 def test_the_nightly_sweep_removes_files_no_version_names_once_a_day_old(store, db_factory):
     with db_factory() as db:
-        master_store.acquire(db, "acme", "run-a", "upload a")
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
         commit_as(store, db, "run-a", 0, records("u1:1"))
         orphan = "controllers/acme/master/v/00000002-deadbeef/records.parquet"  # a commit killed before its transaction
         store.put_bytes(orphan, parquet_bytes(records("u9:1")))
