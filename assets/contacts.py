@@ -261,9 +261,20 @@ def contact_export(
     # The lock this run took for linkage is released once the export is out (and on a failure),
     # unless the process that started the run holds it for the whole run (`refinery run`); a
     # re-execution of this stage alone holds none and only republishes (resources/master_store.py).
-    external = master_store.RUN_LEASE_TAG in context.run.tags
-    with master_store.held(object_store.get(), manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
+    store = object_store.get()
+    external = master_store.holds_for_whole_run(context.run.tags)
+    with master_store.held(store, manifest.controller, master_store.run_holder(context.run.tags, context.run.run_id),
                            f"upload {manifest.upload_id}", take=False, keep=external):
+        # Only the linkage the master holds is published: not one whose commit failed or lost to
+        # another run (this stage re-executed alone after that, for instance).
+        read_version = int((master_records.schema.metadata or {}).get(b"refinery.read_version", b"0"))
+        with RecordsDB.from_env() as db:
+            committed = master_store.committed_version(db, store, manifest.controller, manifest.upload_id)
+        if committed is None or committed <= read_version:
+            raise Failure(description=(
+                f"upload {manifest.upload_id}: its linkage was not committed to the master of controller "
+                f"{manifest.controller} (the commit failed or another run changed the master first): nothing "
+                "was published; re-run this upload"))
         started = time.perf_counter()
         _started(context, "contact_export", raw_upload.num_rows)
         info = source_info(raw_upload)
@@ -277,7 +288,6 @@ def contact_export(
             else export_stage.CsvFormat()
         )
         prefix = export_prefix(manifest.controller, manifest.upload_id)
-        store = object_store.get()
         # Written slice by slice into a private folder, published from there, then deleted: the
         # export of a multi-million-row upload is never whole in memory. The folder is DuckDB's spill
         # folder, the place the operator gives room for large uploads (REFINERY_DUCKDB_TEMP_DIR).
@@ -317,12 +327,13 @@ def contact_export(
             }
             # summary.json is written last: its presence marks the export as complete.
             store.publish(prefix, files, marker=("summary.json", json.dumps(summary, indent=2).encode("utf-8")))
-        # The committed master is the copy of record: the run's working copy would make storage grow
-        # with every upload (each holds every earlier record) and slow every deletion.
-        store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
         # The first complete export starts the retention clock; a re-run does not move it.
         with RecordsDB.from_env() as db:
             retention.record_export(db, manifest.controller, manifest.upload_id, received_at=manifest.received_at)
+        # The committed master is the copy of record: the run's working copy would make storage grow
+        # with every upload (each holds every earlier record) and slow every deletion. Last: a
+        # re-execution of this stage needs it until here.
+        store.delete(work_key(manifest.controller, manifest.upload_id, "master_records.parquet"))
         seconds = time.perf_counter() - started
         _report(context, progress, "contact_export", rows_out, seconds, f"{golden.num_rows:,} golden records")
         return Output(

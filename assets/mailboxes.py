@@ -26,6 +26,7 @@ from resources.dagster_resources import ObjectStoreResource, ProgressResource
 from resources.instruction_log import RecordsDB
 from resources.layout import export_prefix
 from resources.mailbox_reader import MailboxReaderResource
+from resources import master_store
 from resources.master_store import load_master, master_prefix
 
 GROUP = "mailboxes"
@@ -150,25 +151,28 @@ def mailbox_updates(
     store = object_store.get()
     manifest = object_store.manifest(context.partition_key)
     controller = manifest.controller
-    master = load_master(store, controller)
-    records = master.records
-    events_key = master_prefix(controller) + EVENTS_FILE
-    history = retention.read_parquet(store, events_key)
-    if records is None or records.num_rows == 0:
-        decided = updates_stage.decide(
-            updates_stage.match_signals(mailbox_signals, pa.table({"email": pa.array([], pa.string())}), history),
-            history, email_patterns_store.history(store, controller),
+    # The mailbox history is read, updated and written under the controller's master lock: erasure
+    # and retention rewrite the same file under it (resources/master_store.py).
+    with master_store.locked(store, controller, "a mailbox scan", kind="mailbox"):
+        master = load_master(store, controller)
+        records = master.records
+        events_key = master_prefix(controller) + EVENTS_FILE
+        history = retention.read_parquet(store, events_key)
+        if records is None or records.num_rows == 0:
+            decided = updates_stage.decide(
+                updates_stage.match_signals(mailbox_signals, pa.table({"email": pa.array([], pa.string())}), history),
+                history, email_patterns_store.history(store, controller),
+            )
+        else:
+            events = updates_stage.match_signals(mailbox_signals, records, history)
+            decided = updates_stage.decide(events, history, email_patterns_store.history(store, controller))
+        updates = updates_stage.update_file(decided)
+        # Re-running a scan replaces its own events; a hard bounce stays in the history (it is never
+        # erased from the record's past, only marked).
+        store.put_bytes(
+            events_key,
+            export_stage.to_parquet_bytes(updates_stage.new_history(history, decided, manifest.upload_id, dt.datetime.now(dt.timezone.utc))),
         )
-    else:
-        events = updates_stage.match_signals(mailbox_signals, records, history)
-        decided = updates_stage.decide(events, history, email_patterns_store.history(store, controller))
-    updates = updates_stage.update_file(decided)
-    # Re-running a scan replaces its own events; a hard bounce stays in the history (it is never
-    # erased from the record's past, only marked).
-    store.put_bytes(
-        events_key,
-        export_stage.to_parquet_bytes(updates_stage.new_history(history, decided, manifest.upload_id, dt.datetime.now(dt.timezone.utc))),
-    )
     prefix = export_prefix(controller, manifest.upload_id)
     csv_bytes, _ = export_stage.to_csv_bytes(updates)
     counts = updates_stage.summary_counts(mailbox_signals, decided)

@@ -63,7 +63,8 @@ def commit_path_timings(store_root: Path, repeat: int) -> dict[str, float]:
             lock = time.perf_counter() - t
             t = time.perf_counter()
             master_store.commit(store, db, "bench", holder=holder, read_version=master.state["version"],
-                                next_person=master.next_person, last_upload="bench", records=master.records)
+                                next_person=master.next_person, last_upload="bench", committed_by=f"bench {i}",
+                                records=master.records)
             times["commit"].append(time.perf_counter() - t)
             t = time.perf_counter()
             master_store.release(db, store, "bench", holder)

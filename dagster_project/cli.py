@@ -272,6 +272,9 @@ def download_export(store, controller: str, run_id: str, names: tuple[str, ...],
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     _remove_dead_staging(out_dir)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    staging.chmod(0o777 & ~umask)  # the folder it becomes gets the usual permissions, not mkdtemp's 0700
     try:
         for name in names:
             store.download(prefix + name, staging / name)

@@ -47,13 +47,15 @@ def _guard(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         from pipelines.retention import RetentionError
         from resources.instruction_log import RecordsError
         from resources.keys import KeyProblem
+        from resources.master_store import MasterBusyError, MasterChangedError, MasterIntegrityError
 
         try:
             return func(args)
         except CliError as exc:
             print(f"refinery: error: {exc}", file=sys.stderr)
             return exc.code
-        except (InstructionRefused, RetentionError, RecordsError, KeyProblem) as exc:
+        except (InstructionRefused, RetentionError, RecordsError, KeyProblem, MasterBusyError, MasterChangedError,
+                MasterIntegrityError) as exc:
             print(f"refinery: error: {exc}", file=sys.stderr)
             return 1
         except ValueError as exc:

@@ -57,7 +57,7 @@ def cmd_review_apply(args: argparse.Namespace) -> int:
                 master_store.commit(
                     store, db, controller, holder=holder, read_version=int(master.state.get("version", 0)),
                     next_person=updated.next_person, last_upload=str(master.state.get("last_upload", "")),
-                    records=updated.records, decisions=updated.decisions,
+                    committed_by="a review", records=updated.records, decisions=updated.decisions,
                 )
     except (master_store.MasterChangedError, master_store.MasterBusyError, master_store.MasterIntegrityError,
             RecordsError) as exc:

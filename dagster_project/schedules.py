@@ -170,21 +170,22 @@ def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
     from resources import master_store
     from resources.instruction_log import RecordsDB
 
-    # Read, retrained and committed under the controller's lock. An upload that holds it longer
-    # than the lock's wait is not fought over: tomorrow's run retrains.
+    # Trained outside the lock (minutes at millions of records: uploads are not held up), then
+    # committed under it on top of the version it read; if an upload committed meanwhile, tomorrow's
+    # run retrains on its records too.
+    master = master_store.load_master(store, controller)
+    if not master.size:
+        return "linkage model: no master data yet"
+    result = retrain_on_records(master.records)
+    if result.model is None:
+        return f"linkage model: {result.outcome}"
     try:
         with master_store.locked(store, controller, "the nightly retraining", kind="retrain") as holder, RecordsDB.from_env() as db:
-            master = master_store.load_master(store, controller, db=db)
-            if not master.size:
-                return "linkage model: no master data yet"
-            result = retrain_on_records(master.records)
-            if result.model is None:
-                return f"linkage model: {result.outcome}"
             master_store.commit(store, db, controller, holder=holder, read_version=int(master.state.get("version", 0)),
                                 next_person=master.next_person, last_upload=master.state.get("last_upload", ""),
-                                model=result.model)
-    except (master_store.MasterBusyError, master_store.MasterChangedError):
-        return "linkage model: not retrained, the master was busy"
+                                committed_by="the nightly retraining", model=result.model)
+    except (master_store.MasterBusyError, master_store.MasterChangedError, master_store.MasterIntegrityError):
+        return "linkage model: not retrained, the master changed or was busy"
     return "linkage model: retrained"
 
 

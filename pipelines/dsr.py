@@ -788,8 +788,12 @@ def _under_master_lock(purpose: str):
         def inner(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, *args, **kwargs):
             from resources import master_store
 
-            with master_store.locked(store, controller, purpose, kind="dsr"):
-                return fn(store, db, keys, controller, *args, **kwargs)
+            with master_store.locked(store, controller, purpose, kind="dsr") as holder:
+                outcome = fn(store, db, keys, controller, *args, **kwargs)
+                # The master's files were rewritten in place: a run that read them before can no
+                # longer commit what it read (resources/master_store.py).
+                master_store.bump_version(store, db, controller, holder=holder, committed_by=purpose)
+                return outcome
 
         return inner
 

@@ -440,10 +440,15 @@ def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str
     controller's lock so that no run commits a version read before the deletion."""
     from resources import master_store
 
+    from resources.instruction_log import RecordsDB
+
     prefix = master_store.master_prefix(controller)
-    with master_store.locked(store, controller, "a deletion", kind="retention"):
+    with master_store.locked(store, controller, "a deletion", kind="retention") as holder:
         removed_keys = _remove_from_master_files(store, controller, upload_ids, removal)
         _remove_from_master_history(store, controller, prefix, upload_ids, removed_keys, removal)
+        if removed_keys:  # a run that read the master before this deletion can no longer commit it
+            with RecordsDB.from_env() as db:
+                master_store.bump_version(store, db, controller, holder=holder, committed_by="a deletion")
 
 
 def _remove_from_master_files(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal) -> set[str]:
@@ -630,17 +635,20 @@ def purge_controller(
     upload_ids = [r["upload_id"] for r in db.all("SELECT upload_id FROM uploads WHERE controller = ? AND deleted_at IS NULL", [controller])]
     for upload_id in upload_ids:
         delete_upload(store, hasher, controller, upload_id, removal, instance=instance, cache_dirs=cache_dirs, verify=False)
-    for prefix in (f"{UPLOADS_PREFIX}{controller}/", f"{WORK_PREFIX}{controller}/", f"{EXPORTS_PREFIX}{controller}/",
-                   controller_prefix(controller)):
-        _delete_prefix(store, prefix, removal)
-        removal.check(f"object versions under {prefix}", versions_under(store, prefix))
-        folder = local_folder(store, prefix)
-        removal.check(f"local files under {prefix}", int(folder.exists()) if folder is not None else 0)
-    _clean_caches(cache_dirs, set(upload_ids), controller, removal)
-    # Its master's files went with its prefix; the head that named them goes too.
     from resources import master_store
 
-    master_store.drop_head(db, store, controller)
+    # Under the master's lock: no run commits a version between the deletion and the head's.
+    with master_store.locked(store, controller, "an off-boarding", kind="retention"):
+        for prefix in (f"{UPLOADS_PREFIX}{controller}/", f"{WORK_PREFIX}{controller}/", f"{EXPORTS_PREFIX}{controller}/",
+                       controller_prefix(controller)):
+            _delete_prefix(store, prefix, removal)
+            removal.check(f"object versions under {prefix}", versions_under(store, prefix))
+            folder = local_folder(store, prefix)
+            removal.check(f"local files under {prefix}", int(folder.exists()) if folder is not None else 0)
+        # Its master's files went with its prefix; the head that named them goes too.
+        master_store.drop_head(db, store, controller)
+    _clean_caches(cache_dirs, set(upload_ids), controller, removal)
+    db.run("DELETE FROM upload_sources WHERE controller = ?", [controller])
     n = db.run("DELETE FROM suppression WHERE controller = ?", [controller])
     removal.add_rows("suppression_entries", max(n, 0))
     for upload_id in upload_ids:
@@ -700,6 +708,8 @@ class SweepReport:
     uploads_checked: int = 0
     certificates: list[dict[str, Any]] = field(default_factory=list)
     planned: list[dict[str, Any]] = field(default_factory=list)
+    # Deletions put off to the next sweep: the controller's master stayed busy (a long upload).
+    postponed: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def failed(self) -> list[dict[str, Any]]:
@@ -751,8 +761,17 @@ def sweep(
             if dry_run:
                 continue
             removal = Removal(controller)
-            delete_upload(store, deletion_hasher(keys, controller), controller, state.upload_id, removal, instance=instance,
-                          cache_dirs=cache_dirs)
+            from resources.master_store import MasterBusyError
+
+            try:
+                delete_upload(store, deletion_hasher(keys, controller), controller, state.upload_id, removal,
+                              instance=instance, cache_dirs=cache_dirs)
+            except MasterBusyError:
+                # Its manifest is deleted last, so the next sweep finds the upload again and finishes.
+                report.postponed.append({"controller": controller, "upload_id": state.upload_id,
+                                         "reason": "the controller's master stayed busy"})
+                continue
+            db.run("DELETE FROM upload_sources WHERE upload_id = ?", [state.upload_id])
             body = _certificate_body(removal, keys, state.reason, moment, deadline=iso(state.deadline),
                                      first_exported_at=iso(state.first_exported_at) if state.first_exported_at else None)
             cert = issue_certificate(db, "upload_retention", controller, body, now=utc_now())

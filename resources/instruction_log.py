@@ -122,6 +122,14 @@ SCHEMA = [
         expires_at DOUBLE PRECISION NOT NULL,
         owner TEXT,
         PRIMARY KEY (store, controller))""",
+    # In which master version each upload's linkage was last committed: its export checks it.
+    """CREATE TABLE IF NOT EXISTS master_commits (
+        store TEXT NOT NULL,
+        controller TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        committed_at TEXT NOT NULL,
+        PRIMARY KEY (store, controller, upload_id))""",
     # Which upload a file sent with `refinery run` became (keyed hash of its bytes): sending the
     # same bytes again re-runs that upload instead of adding its records a second time.
     """CREATE TABLE IF NOT EXISTS upload_sources (

@@ -40,6 +40,7 @@ Why our own log rather than Delta Lake or Iceberg: see docs/architecture.md ("Ma
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import os
 import secrets
@@ -51,9 +52,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from pipelines.env_settings import env_number
-from pipelines.master import Master, parquet_bytes
+from pipelines.master import Master, parquet_bytes, person_numbers
 from resources import failpoints
 from resources.instruction_log import RecordsDB
 from resources.layout import controller_prefix
@@ -105,23 +107,30 @@ def _now_iso() -> str:
 # -- the head --------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Head:
-    """What a version is: its number, the key of each of its parts, the next free person id."""
+    """What a version is: its number, the key of each of its parts, the next free person id, and
+    which commit made it (`committed_by`: 'upload <id>' or the kind of request, on top of
+    `based_on`), so that a commit re-executed after it succeeded is recognised, not refused."""
 
     version: int = 0
     files: dict[str, str] = field(default_factory=dict)
     next_person: int = 1
     last_upload: str = ""
-    legacy: bool = False  # the unversioned layout, before the first commit
+    legacy: bool = False  # files of the layout before versions (moved into a version at the next commit)
+    committed_by: str = ""
+    based_on: int = -1
 
     def to_json(self) -> str:
-        return RecordsDB.dumps(
-            {"version": self.version, "files": self.files, "next_person": self.next_person, "last_upload": self.last_upload}
-        )
+        return RecordsDB.dumps({
+            "version": self.version, "files": self.files, "next_person": self.next_person,
+            "last_upload": self.last_upload, "legacy": self.legacy, "committed_by": self.committed_by,
+            "based_on": self.based_on,
+        })
 
     @classmethod
     def from_json(cls, text: str) -> "Head":
         data = json.loads(text)
-        return cls(int(data["version"]), dict(data["files"]), int(data["next_person"]), str(data.get("last_upload", "")))
+        return cls(int(data["version"]), dict(data["files"]), int(data["next_person"]), str(data.get("last_upload", "")),
+                   bool(data.get("legacy", False)), str(data.get("committed_by", "")), int(data.get("based_on", -1)))
 
 
 def _get(store: ObjectStore, key: str) -> bytes | None:
@@ -132,13 +141,24 @@ def _get(store: ObjectStore, key: str) -> bytes | None:
 
 
 def _legacy_head(store: ObjectStore, controller: str) -> Head | None:
+    """The layout before versions. Read as it is, except that the next free person id is never below
+    the highest id its records hold (a records.parquet written before a failed state.json write
+    left a stale one, which would give ids a second time), nor is the records file ignored when
+    state.json is missing altogether."""
     prefix = master_prefix(controller)
     state = _get(store, prefix + "state.json")
-    if state is None:
-        return None
-    st = json.loads(state)
     files = {part: prefix + name for part, name in PART_FILES.items() if store.exists(prefix + name)}
-    return Head(int(st.get("version", 0)), files, int(st.get("next_person", 1)), str(st.get("last_upload", "")), legacy=True)
+    if state is None and "records" not in files:
+        return None
+    st = json.loads(state) if state else {}
+    next_person = int(st.get("next_person", 1))
+    if "records" in files:
+        import pyarrow.parquet as pq
+
+        persons = pq.read_table(io.BytesIO(store.get_bytes(files["records"])), columns=["person_id"]).column("person_id")
+        highest = pc.max(person_numbers(persons)).as_py() if len(persons) else None
+        next_person = max(next_person, (highest or 0) + 1)
+    return Head(int(st.get("version", 0)), files, next_person, str(st.get("last_upload", "")), legacy=True)
 
 
 def _head_row(db: RecordsDB, store: ObjectStore, controller: str) -> Head | None:
@@ -151,9 +171,6 @@ def read_head(store: ObjectStore, db: RecordsDB, controller: str) -> Head:
     head = _head_row(db, store, controller)
     if head is not None:
         return head
-    legacy = _legacy_head(store, controller)
-    if legacy is not None:
-        return legacy
     if store.exists(master_prefix(controller) + HEAD_COPY):
         # A version was committed, but this records database does not know it: the run is pointed
         # at another database than the one that committed it. Going on would hand out person ids a
@@ -162,7 +179,7 @@ def read_head(store: ObjectStore, db: RecordsDB, controller: str) -> Head:
             f"controller {controller} has master data versions in the object store but none in the records "
             f"database ({db.where}): check REFINERY_INSTRUCTIONS_DSN / REFINERY_GDPR_DIR"
         )
-    return Head()
+    return _legacy_head(store, controller) or Head()
 
 
 def _read_parts(store: ObjectStore, head: Head) -> dict[str, bytes | None]:
@@ -340,10 +357,13 @@ class _Heartbeat:
         self._thread.join(timeout=10)
 
     def _run(self) -> None:
-        try:
-            db = RecordsDB.from_env()
-        except Exception:  # the database is away: the commit's own check says what happened
-            return
+        db = None
+        while db is None:  # the database away for a moment: try again at the next beat
+            try:
+                db = RecordsDB.from_env()
+            except Exception:
+                if self._stop.wait(self.interval):
+                    return
         with db:
             while not self._stop.wait(self.interval):
                 try:
@@ -390,8 +410,16 @@ RUN_LEASE_TAG = "refinery/lease"
 
 
 def run_holder(run_tags: dict[str, str], run_id: str) -> str:
-    """Who holds the lock for this run's stages."""
+    """Who holds the lock for this run's stages. A re-execution inherits its parent's tags, the
+    lease's included, but not the process that held it: it holds the lock under its own run id."""
+    if run_tags.get("dagster/parent_run_id"):
+        return run_id
     return run_tags.get(RUN_LEASE_TAG) or run_id
+
+
+def holds_for_whole_run(run_tags: dict[str, str]) -> bool:
+    """The process that started this run holds the lock for all of it (`refinery run`)."""
+    return bool(run_tags.get(RUN_LEASE_TAG)) and not run_tags.get("dagster/parent_run_id")
 
 
 def one_off_holder(kind: str) -> str:
@@ -417,14 +445,21 @@ def commit(
     read_version: int,
     next_person: int,
     last_upload: str,
+    committed_by: str,
+    upload_id: str | None = None,
     records: pa.Table | None = None,
     decisions: pa.Table | None = None,
     model: dict | None = None,
 ) -> int:
     """Publish version read_version + 1: the parts given are written anew, the others carried
     over from the current version. Refused (MasterChangedError, nothing published) if `holder` no
-    longer holds the lock or another version was committed since `read_version`."""
+    longer holds the lock or another version was committed since `read_version`. `committed_by`
+    names the commit ('upload <id>', 'an unmerge'...): the same commit re-executed after it
+    succeeded (a stage re-run after a crash) returns its version instead of being refused.
+    `upload_id`: the upload whose linkage this is (recorded, so its export can check it)."""
     head = read_head(store, db, controller)
+    if head.version == read_version + 1 and head.based_on == read_version and head.committed_by == committed_by:
+        return head.version
     if head.version != read_version:
         raise _changed(controller, read_version, head.version)
     version = read_version + 1
@@ -445,6 +480,7 @@ def commit(
         else:
             files[part] = key
     written: list[str] = []
+    outcome_known = True
     try:
         for part, data in new_parts.items():
             key = folder + PART_FILES[part]
@@ -452,45 +488,88 @@ def commit(
             written.append(key)
             files[part] = key
             failpoints.reached(f"master-write-{part}")
-        new_head = Head(version, files, next_person, last_upload)
-        with db.tx(lock="master_locks"):
-            lease = lock_holder(db, store, controller)
-            if lease is None or lease.holder != holder:
-                raise MasterChangedError(
-                    f"this run's hold on the master data of controller {controller} lapsed"
-                    + (f" and {lease.purpose} took it" if lease is not None else "")
-                    + ": nothing was published; re-run this upload"
-                )
-            row = _head_row(db, store, controller)
-            current = row.version if row is not None else head.version
-            if current != read_version:
-                raise _changed(controller, read_version, current)
-            if row is None:
-                db.run(
-                    "INSERT INTO master_heads (store, controller, version, head, committed_at) VALUES (?, ?, ?, ?, ?)",
-                    (store.identity(), controller, version, new_head.to_json(), _now_iso()),
-                )
-            elif db.run(
-                "UPDATE master_heads SET version = ?, head = ?, committed_at = ? WHERE store = ? AND controller = ? AND version = ?",
-                (version, new_head.to_json(), _now_iso(), store.identity(), controller, read_version),
-            ) != 1:
-                raise _changed(controller, read_version, -1)
+        new_head = Head(version, files, next_person, last_upload, committed_by=committed_by, based_on=read_version)
+        outcome_known = False
+        _switch_head(db, store, controller, holder, read_version, head, new_head, upload_id)
+        outcome_known = True
+    except MasterChangedError:
+        _delete_quietly(store, written)  # refused: nothing names them
+        raise
     except BaseException:
-        _delete_quietly(store, written)  # orphans otherwise (the nightly sweep would find them)
+        # A write that failed leaves files nothing names: removed. A transaction whose outcome is
+        # unknown (the connection dropped during COMMIT) may have made them current: left for the
+        # next commit or the nightly sweep, which remove only what no head names.
+        if outcome_known:
+            _delete_quietly(store, written)
         raise
     failpoints.reached("master-commit")
+    _after_commit(store, controller, head, new_head)
+    return version
+
+
+def _switch_head(db: RecordsDB, store: ObjectStore, controller: str, holder: str, read_version: int,
+                 head: Head, new_head: Head, upload_id: str | None) -> None:
+    """The commit itself: one transaction that checks the lease and the version read."""
+    with db.tx(lock="master_locks"):
+        lease = lock_holder(db, store, controller)
+        if lease is None or lease.holder != holder:
+            raise MasterChangedError(
+                f"this run's hold on the master data of controller {controller} lapsed"
+                + (f" and {lease.purpose} took it" if lease is not None else "")
+                + ": nothing was published; re-run this upload"
+            )
+        row = _head_row(db, store, controller)
+        current = row.version if row is not None else head.version
+        if current != read_version:
+            raise _changed(controller, read_version, current)
+        if row is None:
+            db.run(
+                "INSERT INTO master_heads (store, controller, version, head, committed_at) VALUES (?, ?, ?, ?, ?)",
+                (store.identity(), controller, new_head.version, new_head.to_json(), _now_iso()),
+            )
+        elif db.run(
+            "UPDATE master_heads SET version = ?, head = ?, committed_at = ? WHERE store = ? AND controller = ? AND version = ?",
+            (new_head.version, new_head.to_json(), _now_iso(), store.identity(), controller, read_version),
+        ) != 1:
+            raise _changed(controller, read_version, -1)
+        if upload_id is not None:
+            db.run("DELETE FROM master_commits WHERE store = ? AND controller = ? AND upload_id = ?",
+                   (store.identity(), controller, upload_id))
+            db.run("INSERT INTO master_commits (store, controller, upload_id, version, committed_at) VALUES (?, ?, ?, ?, ?)",
+                   (store.identity(), controller, upload_id, new_head.version, _now_iso()))
+
+
+def _after_commit(store: ObjectStore, controller: str, head: Head, new_head: Head) -> None:
     try:  # a copy for people and for the check in read_head; the records database is the authority
         store.put_bytes(master_prefix(controller) + HEAD_COPY, new_head.to_json().encode("utf-8"))
     except Exception:  # the next commit writes it again
         pass
     # Under the lock no other commit is under way: every version file the new head does not name is
     # superseded, or an orphan of a commit that was killed or failed before its transaction.
-    current = set(files.values())
+    current = set(new_head.files.values())
     stale = [o.key for o in store.list(versions_prefix(controller)) if o.key not in current]
-    if head.legacy:
+    if head.legacy and not new_head.legacy:
         stale += [master_prefix(controller) + name for name in LEGACY_FILES]
     _delete_quietly(store, stale)
-    return version
+
+
+def committed_version(db: RecordsDB, store: ObjectStore, controller: str, upload_id: str) -> int | None:
+    """The version in which this upload's linkage was last committed, None if never."""
+    row = db.one("SELECT version FROM master_commits WHERE store = ? AND controller = ? AND upload_id = ?",
+                 (store.identity(), controller, upload_id))
+    return int(row["version"]) if row else None
+
+
+def bump_version(store: ObjectStore, db: RecordsDB, controller: str, *, holder: str, committed_by: str) -> int:
+    """A new version with the same files, after erasure or retention rewrote them in place (under
+    the lock): a run that read the master before the rewrite can no longer commit what it read."""
+    head = read_head(store, db, controller)
+    if head.version == 0 and not head.files:
+        return 0
+    new_head = Head(head.version + 1, dict(head.files), head.next_person, head.last_upload, legacy=head.legacy,
+                    committed_by=committed_by, based_on=head.version)
+    _switch_head(db, store, controller, holder, head.version, head, new_head, None)
+    return new_head.version
 
 
 def _changed(controller: str, read: int, current: int) -> MasterChangedError:
@@ -516,6 +595,9 @@ def sweep_orphans(store: ObjectStore, db: RecordsDB, controller: str, older_than
     current = set(head.files.values())
     cutoff = time.time() - older_than_s
     stale = [o.key for o in store.list(versions_prefix(controller)) if o.key not in current and o.last_modified < cutoff]
+    if not head.legacy:  # the layout before versions, left by a crash after the first commit
+        legacy = {master_prefix(controller) + name for name in LEGACY_FILES} - current
+        stale += [o.key for o in store.list(master_prefix(controller)) if o.key in legacy and o.last_modified < cutoff]
     for key in stale:
         store.delete(key)
     return len(stale)
@@ -532,5 +614,5 @@ def master_data_keys(store: ObjectStore, controller: str) -> list[str]:
 def drop_head(db: RecordsDB, store: ObjectStore, controller: str) -> None:
     """Forget a controller's master (off-boarding: its files are deleted with its prefix)."""
     with db.tx(lock="master_locks"):
-        db.run("DELETE FROM master_heads WHERE store = ? AND controller = ?", (store.identity(), controller))
-        db.run("DELETE FROM master_locks WHERE store = ? AND controller = ?", (store.identity(), controller))
+        for table in ("master_heads", "master_commits"):
+            db.run(f"DELETE FROM {table} WHERE store = ? AND controller = ?", (store.identity(), controller))

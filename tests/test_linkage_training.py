@@ -67,7 +67,7 @@ def test_nightly_refresh_retrains_and_saves_the_controller_model(enriched, tmp_p
     linked = linkage.link_upload(enriched, upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=False)
     with master_store.locked(store, "acme", "a test") as holder, RecordsDB.from_env() as db:
         master_store.commit(store, db, "acme", holder=holder, read_version=0, next_person=linked.next_person,
-                            last_upload="up-20261126t000000-00000001", records=linked.records)
+                            last_upload="up-20261126t000000-00000001", committed_by="a test", records=linked.records)
     assert load_master(store, "acme").model is None
 
     assert refresh_master_and_model(store, "acme") == "linkage model: retrained"

@@ -310,3 +310,74 @@ def test_a_full_disk_under_out_leaves_the_earlier_export_whole_and_says_what_to_
         shutil.rmtree(out)
     finally:
         subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+# -- stages re-executed on their own (a run retry, "re-execute from failure") ------------------------
+def _materialize(upload_id: str, selection: list[str] | None = None):
+    from dagster import DagsterInstance, materialize
+
+    from assets.checks import ALL_CHECKS
+    from assets.uploads import uploads_partitions
+    from dagster_project.definitions import CONTACT_ASSETS, build_resources
+    from dagster_project.settings import Settings
+
+    with DagsterInstance.ephemeral() as instance:
+        instance.add_dynamic_partitions(uploads_partitions.name, [upload_id])
+        return materialize([*CONTACT_ASSETS, *ALL_CHECKS], selection=selection, partition_key=upload_id,
+                           instance=instance, resources=build_resources(Settings.from_env()), raise_on_error=False)
+
+
+def test_the_commit_and_export_re_executed_after_they_succeeded_republish_the_same_export(tmp_path, monkeypatch):
+    from tests.test_gdpr_support import register_upload
+
+    from bench.generator import generate, write_file
+    from resources.object_store import LocalObjectStore
+
+    messy, _ = generate(400, seed=3, profile="fr")
+    path = tmp_path / "f.csv"
+    write_file(messy, path, fmt="csv", encoding="utf-8", delimiter=",", header_lang="fr")
+    store_root = tmp_path / "store"
+    monkeypatch.setenv("REFINERY_LOCAL_STORE", str(store_root))
+    store = LocalObjectStore(store_root)
+    upload_id = register_upload(store, "again", path.read_bytes())
+    assert _materialize(upload_id).success
+    exported = (store_root / "exports" / "again" / upload_id / "contacts.csv").read_bytes()
+    version = committed_master(store_root, "again").state["version"]
+    # controller_master and contact_export again, from the stage files of the first run: the commit is
+    # recognised as done (not refused as "the master changed"), the export comes out the same.
+    work = store_root / "work" / "again" / upload_id
+    assert not (work / "master_records.parquet").exists()  # removed once exported...
+    result = _materialize(upload_id, ["linked_contacts", "master_records", "merge_audit", "review_pairs"])
+    assert result.success  # ...so linkage runs again first, as a retry of the whole upload does
+    # The commit succeeds, then the process dies before the export (here: the export not selected).
+    assert _materialize(upload_id, ["controller_master"]).success
+    assert committed_master(store_root, "again").state["version"] == version + 1
+    # Re-executed from the commit: recognised as done, not refused as "the master changed".
+    assert _materialize(upload_id, ["controller_master", "contact_export"]).success
+    assert committed_master(store_root, "again").state["version"] == version + 1
+    assert (store_root / "exports" / "again" / upload_id / "contacts.csv").read_bytes() == exported
+
+
+def test_an_export_whose_linkage_was_never_committed_is_not_published(tmp_path, monkeypatch):
+    from tests.test_gdpr_support import register_upload
+
+    from bench.generator import generate, write_file
+    from resources.object_store import LocalObjectStore
+
+    messy, _ = generate(400, seed=4, profile="fr")
+    path = tmp_path / "f.csv"
+    write_file(messy, path, fmt="csv", encoding="utf-8", delimiter=",", header_lang="fr")
+    store_root = tmp_path / "store"
+    monkeypatch.setenv("REFINERY_LOCAL_STORE", str(store_root))
+    store = LocalObjectStore(store_root)
+    upload_id = register_upload(store, "lost", path.read_bytes())
+    # Linkage ran, the commit did not (it failed, or another run changed the master first): the
+    # export re-executed on its own publishes nothing and says why.
+    assert _materialize(upload_id, ["raw_upload", "validated_rows", "quarantined_rows", "standardised_contacts",
+                                    "enriched_contacts", "linked_contacts", "master_records", "merge_audit",
+                                    "review_pairs", "golden_records"]).success
+    result = _materialize(upload_id, ["contact_export"])
+    assert not result.success
+    failure = next(e for e in result.all_events if e.is_step_failure).step_failure_data.user_failure_data.description
+    assert "its linkage was not committed to the master" in failure and "nothing was published" in failure
+    assert not (store_root / "exports" / "lost" / upload_id / "summary.json").exists()

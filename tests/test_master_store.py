@@ -40,9 +40,10 @@ def records(*keys: str) -> pa.Table:
                      "person_id": [f"P{i:07d}" for i in range(1, len(keys) + 1)]})
 
 
-def commit_as(store, db, holder: str, read_version: int, table: pa.Table, **kw) -> int:
+def commit_as(store, db, holder: str, read_version: int, table: pa.Table, by: str | None = None, **kw) -> int:
     return master_store.commit(store, db, "acme", holder=holder, read_version=read_version,
-                               next_person=table.num_rows + 1, last_upload="up-1", records=table, **kw)
+                               next_person=table.num_rows + 1, last_upload="up-1", committed_by=by or f"{holder} on {read_version}",
+                               records=table, **kw)
 
 
 def test_a_commit_makes_a_version_current_and_carries_over_what_it_does_not_rewrite(store, db_factory):
@@ -65,9 +66,39 @@ def test_a_stale_writer_publishes_nothing_and_leaves_no_file(store, db_factory):
         commit_as(store, db, "run-a", 0, records("u1:1"))
         before = sorted(o.key for o in store.list("controllers/"))
         with pytest.raises(master_store.MasterChangedError, match=r"changed during this run \(version 0 -> 1\).*nothing was published"):
-            commit_as(store, db, "run-a", 0, records("u2:1"))
+            commit_as(store, db, "run-a", 0, records("u2:1"), by="upload u2")
         assert sorted(o.key for o in store.list("controllers/")) == before
         assert master_store.load_master(store, "acme", db=db).records.column("record_key").to_pylist() == ["u1:1"]
+
+
+def test_a_commit_re_executed_after_it_succeeded_is_recognised_not_refused(store, db_factory):
+    """A stage re-run after a crash that followed its commit (run retry, re-execute from failure)
+    reads the version it read the first time: its own commit is recognised by what made it."""
+    with db_factory() as db:
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
+        assert commit_as(store, db, "run-a", 0, records("u1:1"), by="upload u1", upload_id="u1") == 1
+        before = sorted(o.key for o in store.list("controllers/"))
+        assert commit_as(store, db, "run-a", 0, records("u1:1"), by="upload u1", upload_id="u1") == 1
+        assert sorted(o.key for o in store.list("controllers/")) == before  # nothing written again
+        assert master_store.committed_version(db, store, "acme", "u1") == 1
+        # Another commit on the same version is still refused.
+        with pytest.raises(master_store.MasterChangedError):
+            commit_as(store, db, "run-a", 0, records("u2:1"), by="upload u2", upload_id="u2")
+        assert master_store.committed_version(db, store, "acme", "u2") is None
+
+
+def test_a_rewrite_in_place_bumps_the_version_so_an_earlier_read_cannot_commit(store, db_factory):
+    with db_factory() as db:
+        master_store.acquire(db, store, "acme", "run-a", "upload a")
+        commit_as(store, db, "run-a", 0, records("u1:1", "u1:2"))
+        master_store.release(db, store, "acme", "run-a")
+        master_store.acquire(db, store, "acme", "erase", "an erasure request")
+        assert master_store.bump_version(store, db, "acme", holder="erase", committed_by="an erasure request") == 2
+        master_store.release(db, store, "acme", "erase")
+        master_store.acquire(db, store, "acme", "run-b", "upload b")
+        with pytest.raises(master_store.MasterChangedError):  # it read version 1, before the erasure
+            commit_as(store, db, "run-b", 1, records("u1:1", "u1:2", "u2:1"), by="upload u2")
+        assert master_store.load_master(store, "acme", db=db).size == 2
 
 
 def test_a_writer_whose_lease_lapsed_and_was_taken_publishes_nothing(store, db_factory):
@@ -141,7 +172,8 @@ def test_concurrent_writers_take_turns_and_no_record_is_lost_or_doubled(store, d
                 before = master.records.column("record_key").to_pylist() if master.records is not None else []
                 time.sleep(0.05)  # widen the window between read and commit
                 master_store.commit(store, db, "acme", holder=holder, read_version=master.state["version"],
-                                    next_person=master.next_person + 5, last_upload=f"u{i}", records=records(*before, *mine))
+                                    next_person=master.next_person + 5, last_upload=f"u{i}", committed_by=f"writer {i}",
+                                    records=records(*before, *mine))
         except BaseException as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
 
@@ -193,7 +225,7 @@ def test_two_stores_served_by_one_records_database_keep_their_own_masters(store,
         assert master_store.load_master(other, "acme", db=db).state["version"] == 0  # not the other store's head
         master_store.acquire(db, other, "acme", "run-b", "upload b", wait_s=0)  # nor its lock
         master_store.commit(other, db, "acme", holder="run-b", read_version=0, next_person=3, last_upload="u2",
-                            records=records("u2:1", "u2:2"))
+                            committed_by="upload u2", records=records("u2:1", "u2:2"))
         assert master_store.load_master(store, "acme", db=db).size == 1
         assert master_store.load_master(other, "acme", db=db).size == 2
 
