@@ -1,6 +1,12 @@
 """Linkage benchmark: our model against plain Splink and exact e-mail, and the blocking rules.
 
     python -m bench.bench_linkage [--sizes 100000,1000000] [--seed 21]
+    python -m bench.bench_linkage --suite [--suite-rows 100000] [--suite-datasets febrl1,gen_b2c,...]
+
+--suite runs the linkage benchmark suite of issue 14 instead (bench/linkage_suite.py): FEBRL1-4,
+three generator profiles and the hand-written adversarial pairs, each with our linkage, plain
+Splink, exact e-mail and the dedupe library side by side.
+
 
 For each size: generate a messy file with truth, run the framework-free stages up to
 enriched_contacts once, then time and measure (peak RSS, each method in its own process) the
@@ -51,22 +57,27 @@ def prepare(rows: int, seed: int, work: Path) -> tuple[Path, Path, Path]:
     return csv, truth, enriched
 
 
-def _child(method: str, csv: Path, enriched: Path, out: Path) -> dict:
-    """Run one method in a fresh process; returns its wall time, peak RSS and output path."""
+def _child(method: str, csv: Path, enriched: Path, out: Path, truth: Path | None = None,
+           train: bool | None = True) -> dict:
+    """Run one method in a fresh process; returns its wall time, peak RSS and output path.
+    train: the refinery's (None: as `refinery run` decides, from the upload's size)."""
     code = f"""
 import json, resource, sys, time
 import pyarrow.parquet as pq, pyarrow as pa
-method, csv, enriched, out = {method!r}, {str(csv)!r}, {str(enriched)!r}, {str(out)!r}
+method, csv, enriched, out, truth = {method!r}, {str(csv)!r}, {str(enriched)!r}, {str(out)!r}, {str(truth) if truth else None!r}
+import logging, warnings
+warnings.filterwarnings("ignore")
+logging.getLogger("splink").setLevel(logging.WARNING)
 t = time.perf_counter()
 if method == "refinery":
     from pipelines.linkage import link_upload
-    r = link_upload(pq.read_table(enriched), upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=True)
+    r = link_upload(pq.read_table(enriched), upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train={train!r})
     table = r.linked.select(["row_number", "person_id"]).rename_columns(["row_number", "cluster_id"])
     extra = {{"pairs_scored": r.pairs_scored, "merging_links": r.pairs_matched, "review_pairs": r.review.num_rows,
               "components_split": r.components_split, "training": r.training}}
 else:
     from bench import baselines
-    res = getattr(baselines, method)(csv)
+    res = baselines.dedupe_baseline(csv, truth_path=truth) if method == "dedupe" else getattr(baselines, method)(csv)
     table = pa.Table.from_pandas(res.clusters[["row_number", "cluster_id"]].astype({{"cluster_id": str}}), preserve_index=False)
     extra = {{}}
 seconds = time.perf_counter() - t
@@ -162,7 +173,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--work", default=str(REPO / "bench" / "data"))
     parser.add_argument("--no-markdown", action="store_true")
+    parser.add_argument("--suite", action="store_true", help="the linkage benchmark suite (bench/linkage_suite.py)")
+    parser.add_argument("--suite-rows", type=int, default=100_000, help="rows of each generated profile (--suite)")
+    parser.add_argument("--suite-datasets", default="", help="comma-separated subset of the suite's data sets")
+    parser.add_argument("--dedupe-max-rows", type=int, default=2_000,
+                        help="largest file the dedupe library is run on (--suite)")
     args = parser.parse_args(argv)
+    if args.suite:
+        from bench.linkage_suite import run_suite
+
+        run_suite(args)
+        return 0
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     lines = [BEGIN, "## Linkage (`python -m bench.bench_linkage`)", ""]
