@@ -111,7 +111,7 @@ def _dob_iso(col: pa.ChunkedArray | None, n: int) -> pa.Array:
     con = duckdb.connect()
     con.register("d", pa.table({"v": col}))
     formats = ", ".join(f"'{f}'" for f in _DOB_FORMATS)
-    out = con.execute(f"SELECT strftime(try_strptime(trim(v), [{formats}]), '%Y-%m-%d') AS v FROM d").to_arrow_table()
+    out = con.sql(f"SELECT strftime(try_strptime(trim(v), [{formats}]), '%Y-%m-%d') AS v FROM d").to_arrow_table()
     return out.column("v").combine_chunks().cast(pa.string())
 
 

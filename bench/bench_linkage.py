@@ -178,7 +178,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite-datasets", default="", help="comma-separated subset of the suite's data sets")
     parser.add_argument("--dedupe-max-rows", type=int, default=2_000,
                         help="largest file the dedupe library is run on (--suite)")
+    parser.add_argument("--suite-rerender", action="store_true",
+                        help="write the suite's section again from its last results.json, running nothing")
     args = parser.parse_args(argv)
+    if args.suite_rerender:
+        from bench.linkage_suite import rerender
+
+        rerender(args)
+        return 0
     if args.suite:
         from bench.linkage_suite import run_suite
 

@@ -105,10 +105,12 @@ def generated(name: str, rows: int, seed: int, work: Path) -> DataSet:
 
     profile, lang, encoding, delimiter, what = GENERATED[name]
     csv, truth = work / f"{name}_{rows}_{seed}.csv", work / f"{name}_{rows}_{seed}_truth.parquet"
-    if not csv.exists() or not truth.exists():
+    full = work / f"{name}_{rows}_{seed}_truth_full.parquet"
+    if not csv.exists() or not truth.exists() or not full.exists():
         messy, t = generate(rows, seed=seed, profile=profile, lang=lang, email_variants=True)
         write_file(messy, csv, fmt="csv", encoding=encoding, delimiter=delimiter, header_lang=lang)
         t[["row_number", "entity_id"]].assign(entity_id=lambda d: d["entity_id"].astype(str)).to_parquet(truth)
+        t.to_parquet(full)  # every truth column, for the error notes
     return DataSet(name, csv, truth, rows, f"generator `{profile}`: {what}; local-part typos and aliases")
 
 
@@ -169,7 +171,8 @@ def _fmt(v: float | None, spec: str) -> str:
     return "" if v is None else format(v, spec)
 
 
-def render(results: dict[str, list[MethodResult]], sets: dict[str, DataSet], info: dict, args) -> str:
+def render(results: dict[str, list[MethodResult]], sets: dict[str, DataSet], info: dict, args,
+           notes_lines: list[str] | None = None) -> str:
     lines = [BEGIN, "## Linkage suite (`python -m bench.bench_linkage --suite`)", ""]
     lines.append("Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()) + ".")
     lines += ["", "Every data set of the suite with every method, in one run; each method keeps one "
@@ -216,13 +219,62 @@ def render(results: dict[str, list[MethodResult]], sets: dict[str, DataSet], inf
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "Data sets: " + "; ".join(f"*{n}*: {sets[n].description}" for n in results) + "."]
     lines += ["", "Issue 14 targets for *refinery*: " + "; ".join(_targets(results)) + "."]
+    if notes_lines:
+        lines += [""] + notes_lines
+    lines += ["", "The three generated files share one seed, hence one duplicate structure (the same number of "
+              "rows per person and the same true pairs); names, companies, addresses and their degradations "
+              "differ by profile."]
     if notes:
         lines += ["", "Not measured: " + "; ".join(notes) + "."]
+    lines += ["", "Why some cells are empty: dedupe's memory grows fast with the file (FEBRL2, 5,000 rows, took "
+              "20 GiB and 8 minutes in a trial with its index predicates; a MemoryError under 6 GiB without "
+              "them), so on this shared 2-core machine it runs only up to `--dedupe-max-rows` rows. Plain Splink's "
+              "EM cannot train on the 46 rows of the adversarial file (an m probability estimated at 0)."]
     lines.append(END)
     return "\n".join(lines)
 
 
 DEDUPE_LABELS_TEXT = "60"
+
+
+def error_notes(results: dict[str, list[MethodResult]], sets: dict[str, DataSet], work: Path) -> list[str]:
+    """Where the refinery's wrong pairs come from on the generated files, from the generator's truth:
+    false merges inside one household or through a family mailbox, missed merges after a move,
+    a date of birth typed wrong, or an e-mail local-part typo or alias."""
+    from bench.scoring import error_pairs
+
+    lines = []
+    for name in results:
+        data = sets[name]
+        full = data.truth.with_name(data.truth.name.replace("_truth.parquet", "_truth_full.parquet"))
+        clusters = work / f"clusters_{name}_refinery.parquet"
+        if name not in GENERATED or not full.exists() or not clusters.exists():
+            continue
+        t = pd.read_parquet(full).set_index("row_number")
+        truth = pd.read_parquet(data.truth)
+        pred = truth[["row_number"]].merge(pd.read_parquet(clusters), on="row_number", how="left")
+        false, missed = error_pairs(pred, truth)
+        parts = []
+        if len(false):
+            a, b = t.loc[false.row_l].reset_index(), t.loc[false.row_r].reset_index()
+            text = f"{len(false):,} false pairs"
+            if "household_id" in t.columns:
+                hh = int(((a.household_id == b.household_id) & (a.household_id > 0)).sum())
+                fam = int(((a.true_email == b.true_email) & (a.true_email_kind == "family")).sum())
+                text += f" ({hh:,} between two members of one household, {fam:,} sharing a family mailbox)"
+            parts.append(text)
+        if len(missed):
+            a, b = t.loc[missed.row_l].reset_index(), t.loc[missed.row_r].reset_index()
+            email = int((a.email_corruption.isin(["local_typo", "alias"]) | b.email_corruption.isin(["local_typo", "alias"])).sum())
+            text = f"{len(missed):,} missed pairs ({email:,} with a local-part typo or alias on one side"
+            if "address_variation" in t.columns:
+                moved = int((a.address_variation.str.contains("moved") | b.address_variation.str.contains("moved")).sum())
+                dob = int((a.dob_variation.isin(["day_month_swapped", "one_digit_off"])
+                           | b.dob_variation.isin(["day_month_swapped", "one_digit_off"])).sum())
+                text += f", {moved:,} after a move, {dob:,} with a date of birth swapped or one digit off"
+            parts.append(text + ")")
+        lines.append(f"*refinery* on {name}: " + "; ".join(parts) + ".")
+    return lines
 
 
 def _targets(results: dict[str, list[MethodResult]]) -> list[str]:
@@ -245,6 +297,47 @@ def _targets(results: dict[str, list[MethodResult]]) -> list[str]:
             out.append(f"{name}: {'all decided right' if ok else 'not all decided right'} "
                        f"({ours['false_positive_pairs']} false and {ours['false_negative_pairs']} missed pairs)")
     return out
+
+
+def _machine_from_markdown() -> dict | None:
+    from bench.markdown import BENCHMARKS_MD
+
+    text = BENCHMARKS_MD.read_text("utf-8") if BENCHMARKS_MD.exists() else ""
+    at = text.find(BEGIN_PREFIX)
+    m = re.search(r"^Machine: (.*)\.$", text[at:], re.M) if at >= 0 else None
+    if not m:
+        return None
+    return dict(part.split(" ", 1) for part in m.group(1).split(", ") if " " in part)
+
+
+def rerender(args) -> str:
+    """The section again from the last run's results.json (no method is run)."""
+    from bench.bench_pipeline import machine_info
+    from bench.markdown import replace_section
+
+    from bench import baselines
+
+    global DEDUPE_LABELS_TEXT
+    DEDUPE_LABELS_TEXT = str(baselines.DEDUPE_LABELS)
+    work = Path(args.work) / "suite"
+    saved = json.loads((work / "results.json").read_text("utf-8"))
+    results = {n: [MethodResult(**r) for r in rs] for n, rs in saved.items()}
+    sets = {}
+    for name in results:
+        if name.startswith("febrl"):
+            sets[name] = febrl(int(name[-1]), work)
+        elif name in GENERATED:
+            sets[name] = generated(name, args.suite_rows, args.seed, work)
+        else:
+            sets[name] = adversarial(work)
+    # The machine, date and code of the run that measured, not of this rewrite.
+    machine = work / "machine.json"
+    info = json.loads(machine.read_text("utf-8")) if machine.exists() else _machine_from_markdown() or machine_info()
+    section = render(results, sets, info, args, error_notes(results, sets, work))
+    print(section)
+    if not args.no_markdown:
+        replace_section(section, BEGIN_PREFIX, END)
+    return section
 
 
 def run_suite(args) -> str:
@@ -284,7 +377,9 @@ def run_suite(args) -> str:
                 print(f"[{name}] {method}: {r.note}", flush=True)
         (work / "results.json").write_text(json.dumps(
             {n: [asdict(r) for r in rs] for n, rs in results.items()}, indent=1), "utf-8")
-    section = render(results, sets, machine_info(), args)
+    info = machine_info()
+    (work / "machine.json").write_text(json.dumps(info), "utf-8")
+    section = render(results, sets, info, args, error_notes(results, sets, work))
     print(section)
     if not args.no_markdown:
         replace_section(section, BEGIN_PREFIX, END)
