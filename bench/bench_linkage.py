@@ -58,9 +58,11 @@ def prepare(rows: int, seed: int, work: Path) -> tuple[Path, Path, Path]:
 
 
 def _child(method: str, csv: Path, enriched: Path, out: Path, truth: Path | None = None,
-           train: bool | None = True) -> dict:
+           train: bool | None = True, max_gib: float | None = None) -> dict:
     """Run one method in a fresh process; returns its wall time, peak RSS and output path.
-    train: the refinery's (None: as `refinery run` decides, from the upload's size)."""
+    train: the refinery's (None: as `refinery run` decides, from the upload's size). max_gib: address
+    space limit of the child, so that a method whose memory runs away fails instead of taking the
+    machine (MemoryError in the table)."""
     code = f"""
 import json, resource, sys, time
 import pyarrow.parquet as pq, pyarrow as pa
@@ -68,6 +70,8 @@ method, csv, enriched, out, truth = {method!r}, {str(csv)!r}, {str(enriched)!r},
 import logging, warnings
 warnings.filterwarnings("ignore")
 logging.getLogger("splink").setLevel(logging.WARNING)
+if {max_gib!r}:
+    resource.setrlimit(resource.RLIMIT_AS, (int({max_gib!r} * 2**30), int({max_gib!r} * 2**30)))
 t = time.perf_counter()
 if method == "refinery":
     from pipelines.linkage import link_upload
@@ -178,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--suite-datasets", default="", help="comma-separated subset of the suite's data sets")
     parser.add_argument("--dedupe-max-rows", type=int, default=2_000,
                         help="largest file the dedupe library is run on (--suite)")
+    parser.add_argument("--dedupe-max-gib", type=float, default=8.0,
+                        help="address space limit of the dedupe process (--suite): a MemoryError rather than a full machine")
     parser.add_argument("--suite-rerender", action="store_true",
                         help="write the suite's section again from its last results.json, running nothing")
     args = parser.parse_args(argv)

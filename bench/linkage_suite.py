@@ -144,7 +144,8 @@ def enriched_of(data: DataSet, work: Path) -> Path:
 # ---------------------------------------------------------------------------------------------
 # Running and scoring
 # ---------------------------------------------------------------------------------------------
-def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_max_rows: int) -> MethodResult:
+def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_max_rows: int,
+               dedupe_max_gib: float | None = None) -> MethodResult:
     from bench.bench_linkage import _child
 
     if method == "dedupe":
@@ -156,7 +157,8 @@ def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_ma
             return MethodResult(method, note=f"not run: {data.rows:,} rows > --dedupe-max-rows {dedupe_max_rows:,}")
     out = work / f"clusters_{data.name}_{method}.parquet"
     # train=None: the refinery trains on the upload or uses its shipped model as `refinery run` does.
-    res = _child(method, data.csv, enriched, out, truth=data.truth, train=None)
+    res = _child(method, data.csv, enriched, out, truth=data.truth, train=None,
+                 max_gib=dedupe_max_gib if method == "dedupe" else None)
     if "error" in res:
         return MethodResult(method, note=f"failed: {res['error'][:160]}")
     truth = pd.read_parquet(data.truth)
@@ -368,7 +370,7 @@ def run_suite(args) -> str:
         sets[name] = data
         results[name] = []
         for method in METHODS:
-            r = run_method(method, data, enriched, work, args.dedupe_max_rows)
+            r = run_method(method, data, enriched, work, args.dedupe_max_rows, getattr(args, "dedupe_max_gib", None))
             results[name].append(r)
             if r.scores:
                 print(f"[{name}] {method}: P={r.scores['precision']:.4f} R={r.scores['recall']:.4f} "
