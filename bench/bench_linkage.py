@@ -1,6 +1,12 @@
 """Linkage benchmark: our model against plain Splink and exact e-mail, and the blocking rules.
 
     python -m bench.bench_linkage [--sizes 100000,1000000] [--seed 21]
+    python -m bench.bench_linkage --suite [--suite-rows 100000] [--suite-datasets febrl1,gen_b2c,...]
+
+--suite runs the linkage benchmark suite of issue 14 instead (bench/linkage_suite.py): FEBRL1-4,
+three generator profiles and the hand-written adversarial pairs, each with our linkage, plain
+Splink, exact e-mail and the dedupe library side by side.
+
 
 For each size: generate a messy file with truth, run the framework-free stages up to
 enriched_contacts once, then time and measure (peak RSS, each method in its own process) the
@@ -51,22 +57,31 @@ def prepare(rows: int, seed: int, work: Path) -> tuple[Path, Path, Path]:
     return csv, truth, enriched
 
 
-def _child(method: str, csv: Path, enriched: Path, out: Path) -> dict:
-    """Run one method in a fresh process; returns its wall time, peak RSS and output path."""
+def _child(method: str, csv: Path, enriched: Path, out: Path, truth: Path | None = None,
+           train: bool | None = True, max_gib: float | None = None) -> dict:
+    """Run one method in a fresh process; returns its wall time, peak RSS and output path.
+    train: the refinery's (None: as `refinery run` decides, from the upload's size). max_gib: address
+    space limit of the child, so that a method whose memory runs away fails instead of taking the
+    machine (MemoryError in the table)."""
     code = f"""
 import json, resource, sys, time
 import pyarrow.parquet as pq, pyarrow as pa
-method, csv, enriched, out = {method!r}, {str(csv)!r}, {str(enriched)!r}, {str(out)!r}
+method, csv, enriched, out, truth = {method!r}, {str(csv)!r}, {str(enriched)!r}, {str(out)!r}, {str(truth) if truth else None!r}
+import logging, warnings
+warnings.filterwarnings("ignore")
+logging.getLogger("splink").setLevel(logging.WARNING)
+if {max_gib!r}:
+    resource.setrlimit(resource.RLIMIT_AS, (int({max_gib!r} * 2**30), int({max_gib!r} * 2**30)))
 t = time.perf_counter()
 if method == "refinery":
     from pipelines.linkage import link_upload
-    r = link_upload(pq.read_table(enriched), upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train=True)
+    r = link_upload(pq.read_table(enriched), upload_id="up-20261126t000000-00000001", received_at="2026-11-26", train={train!r})
     table = r.linked.select(["row_number", "person_id"]).rename_columns(["row_number", "cluster_id"])
     extra = {{"pairs_scored": r.pairs_scored, "merging_links": r.pairs_matched, "review_pairs": r.review.num_rows,
               "components_split": r.components_split, "training": r.training}}
 else:
     from bench import baselines
-    res = getattr(baselines, method)(csv)
+    res = baselines.dedupe_baseline(csv, truth_path=truth) if method == "dedupe" else getattr(baselines, method)(csv)
     table = pa.Table.from_pandas(res.clusters[["row_number", "cluster_id"]].astype({{"cluster_id": str}}), preserve_index=False)
     extra = {{}}
 seconds = time.perf_counter() - t
@@ -162,7 +177,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--work", default=str(REPO / "bench" / "data"))
     parser.add_argument("--no-markdown", action="store_true")
+    parser.add_argument("--suite", action="store_true", help="the linkage benchmark suite (bench/linkage_suite.py)")
+    parser.add_argument("--suite-rows", type=int, default=100_000, help="rows of each generated profile (--suite)")
+    parser.add_argument("--suite-datasets", default="", help="comma-separated subset of the suite's data sets")
+    parser.add_argument("--dedupe-max-rows", type=int, default=2_000,
+                        help="largest file the dedupe library is run on (--suite)")
+    parser.add_argument("--dedupe-max-gib", type=float, default=8.0,
+                        help="address space limit of the dedupe process (--suite): a MemoryError rather than a full machine")
+    parser.add_argument("--suite-rerender", action="store_true",
+                        help="write the suite's section again from its last results.json, running nothing")
     args = parser.parse_args(argv)
+    if args.suite_rerender:
+        from bench.linkage_suite import rerender
+
+        rerender(args)
+        return 0
+    if args.suite:
+        from bench.linkage_suite import run_suite
+
+        run_suite(args)
+        return 0
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     lines = [BEGIN, "## Linkage (`python -m bench.bench_linkage`)", ""]

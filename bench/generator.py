@@ -71,6 +71,8 @@ COUNTRIES = ("FR", "DE", "ES", "IT", "GB", "BE", "CH", "NL")
 PROFILES: dict[str, dict[str, float]] = {
     "mixed": {"FR": 0.50, "DE": 0.12, "ES": 0.08, "IT": 0.08, "GB": 0.08, "BE": 0.06, "CH": 0.04, "NL": 0.04},
     "fr": {"FR": 0.90, "BE": 0.04, "CH": 0.03, "DE": 0.01, "ES": 0.01, "IT": 0.01},
+    # Members, donors, customers: private persons with home addresses and dates of birth (B2C_*).
+    "b2c": {"FR": 0.70, "BE": 0.06, "DE": 0.06, "GB": 0.05, "ES": 0.04, "IT": 0.04, "CH": 0.03, "NL": 0.02},
 }
 # Which name pool a person working in a country draws from: mostly the country's own, plus the
 # neighbours a Belgian/Swiss workforce really mixes, plus people of other origins ("XX").
@@ -97,6 +99,7 @@ DUP_COPIES = ((2, 0.68), (3, 0.22), (4, 0.10))
 EMPTY_ROW_RATE = 0.001
 NO_IDENTITY_RATE = 0.005
 INDEPENDENT_RATE = 0.02  # contacts with no company (freelancers, private persons)
+B2C_INDEPENDENT_RATE = 0.85  # profile "b2c": most members and customers are private persons
 
 MESSY_COLUMNS = ("crm_id", "salutation", "first_name", "last_name", "company", "job_title", "email",
                  "phone", "website", "linkedin", "country", "owner", "notes")
@@ -133,6 +136,25 @@ HEADERS: dict[str, dict[str, str]] = {
            "phone": "Telefono", "website": "Sito web", "linkedin": "LinkedIn", "country": "Paese",
            "owner": "Referente", "notes": "Note"},
 }
+
+# Columns of the "b2c" profile, after the others (see _b2c_columns).
+B2C_COLUMNS = ("street_number", "street", "postcode", "city", "date_of_birth")
+B2C_TRUTH_COLUMNS = ("true_street_number", "true_street", "true_postcode", "true_city", "true_date_of_birth",
+                     "household_id", "address_variation", "dob_variation")
+_B2C_HEADERS = {
+    "fr": {"street_number": "N° de voie", "street": "Adresse", "postcode": "Code postal", "city": "Ville",
+           "date_of_birth": "Date de naissance"},
+    "en": {"street_number": "Street Number", "street": "Address", "postcode": "Postcode", "city": "City",
+           "date_of_birth": "Date of Birth"},
+    "de": {"street_number": "Hausnummer", "street": "Straße", "postcode": "PLZ", "city": "Ort",
+           "date_of_birth": "Geburtsdatum"},
+    "es": {"street_number": "Número de calle", "street": "Dirección", "postcode": "Código postal",
+           "city": "Ciudad", "date_of_birth": "Fecha de nacimiento"},
+    "it": {"street_number": "Numero civico", "street": "Indirizzo", "postcode": "CAP", "city": "Città",
+           "date_of_birth": "Data di nascita"},
+}
+for _lang, _h in _B2C_HEADERS.items():
+    HEADERS[_lang].update(_h)
 
 KIND_CONTACT, KIND_NO_IDENTITY, KIND_EMPTY = 0, 1, 2
 ROW_KIND_NAMES = ("contact", "no_identity", "empty")
@@ -739,6 +761,9 @@ class _Plan:
     crm_base: int
     owners: list[str]
     _arrays: dict[str, np.ndarray] | None = None
+    profile: str = "mixed"
+    email_variants: bool = False  # typo'd local parts and aliases on duplicate copies (_email_variants)
+    b2c: "_B2CPlan | None" = None  # homes, dates of birth, households (profile "b2c")
 
     def entity_arrays(self) -> dict[str, np.ndarray]:
         """Per-entity truth strings as numpy object arrays, built once for fancy indexing."""
@@ -780,7 +805,8 @@ def _draw_copies(n_rows: int, rng: np.random.Generator) -> np.ndarray:
     return k
 
 
-def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool) -> _Plan:
+def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool,
+                email_variants: bool = False) -> _Plan:
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; expected one of {sorted(PROFILES)}")
     if lang not in LANGS:
@@ -812,7 +838,7 @@ def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool) 
     for i, comp in enumerate(companies):
         comp_by_country.setdefault(comp.country, []).append(i)
     company = np.full(n_ent, -1, dtype=np.int64)
-    independent = rng.random(n_ent) < INDEPENDENT_RATE
+    independent = rng.random(n_ent) < (B2C_INDEPENDENT_RATE if profile == "b2c" else INDEPENDENT_RATE)
     for ci, c in enumerate(ctry_codes):
         idx = np.flatnonzero((ent_ctry_idx == ci) & ~independent & (kind != KIND_EMPTY))
         members = np.asarray(comp_by_country[c])
@@ -871,6 +897,9 @@ def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool) 
     public_id[np.argsort(first_pos, kind="stable")] = np.arange(1, n_ent + 1)
     orig_copy = (rng.random(n_ent) * n_copies).astype(np.int64) + 1
 
+    household_head = None
+    if profile == "b2c":  # its own random stream: the other profiles' draws stay as they were
+        household_head = _b2c_households(seed, kind, country, pool, last_idx, last2_idx)
     plan = _Plan(
         rows=rows, seed=seed, lang=lang, full_name=full_name, companies=companies, kind=kind,
         n_copies=n_copies, orig_copy=orig_copy, country=country, company=company, pool=pool,
@@ -881,6 +910,9 @@ def _build_plan(rows: int, seed: int, profile: str, lang: str, full_name: bool) 
     )
     _fill_entities(plan, first_idx, last_idx, last2_idx, rnd)
     plan.owners = _make_owners(lang, rnd)
+    plan.profile, plan.email_variants = profile, email_variants or profile == "b2c"
+    if household_head is not None:
+        plan.b2c = _b2c_plan(plan, household_head)
     return plan
 
 
@@ -1745,6 +1777,321 @@ def _materialise(plan: _Plan, start: int, stop: int, chunk: int) -> tuple[pd.Dat
 
 
 # =============================================================================================
+# Additions drawn after the rows: e-mail variants (any profile) and the B2C columns
+# =============================================================================================
+def _aux_rng(seed: int, stream: int, chunk: int = 0) -> random.Random:
+    return random.Random(int(np.random.SeedSequence([seed, stream, chunk]).generate_state(1)[0]))
+
+
+EMAIL_LOCAL_TYPO_RATE = 0.05  # of duplicate copies showing a nominative address as it is
+EMAIL_ALIAS_RATE = 0.05
+
+
+def _alias_local(local: str, first: str) -> str:
+    """Another address the same person receives mail at: john.doe <-> j.doe, johndoe <-> jdoe."""
+    fi = _email_token(first, False, False)
+    if not fi:
+        return local
+    if len(fi) > 1 and local.startswith(fi):
+        return fi[0] + local[len(fi):]
+    if local[:1] == fi[0]:
+        return fi + local[1:]
+    for sep in (".", "_", "-"):
+        if local.endswith(sep + fi) and len(fi) > 1:  # doe.john -> doe.j
+            return local[: -len(fi)] + fi[0]
+    return local
+
+
+def _email_variants(plan: _Plan, messy: pd.DataFrame, truth: pd.DataFrame, start: int, stop: int,
+                    chunk: int) -> None:
+    """In place: on duplicate copies (not the entity's reference copy) that show their nominative
+    address untouched, a one-letter typo in the local part (never its first letter) or an alias.
+    The truth keeps the true address; email_corruption says `local_typo` or `alias`."""
+    rnd = _aux_rng(plan.seed, 31, chunk)
+    ents = plan.row_entity[start:stop]
+    div = plan.row_copy[start:stop] != plan.orig_copy[ents]
+    emails = messy["email"].tolist()
+    corr = truth["email_corruption"].tolist()
+    kinds = truth["true_email_kind"].tolist()
+    true_email = truth["true_email"].tolist()
+    first = truth["true_first_name"].tolist()
+    for i in np.flatnonzero(div).tolist():
+        u = rnd.random()  # one draw per divergent row, whatever happens: the stream stays aligned
+        if corr[i] != "none" or kinds[i] not in ("pro", "perso") or emails[i] != true_email[i]:
+            continue
+        local, _, domain = emails[i].partition("@")
+        if u < EMAIL_LOCAL_TYPO_RATE:
+            new = _typo(local, rnd)
+            tag = "local_typo"
+        elif u < EMAIL_LOCAL_TYPO_RATE + EMAIL_ALIAS_RATE:
+            new = _alias_local(local, first[i])
+            tag = "alias"
+        else:
+            continue
+        if len(new) >= 3 and new != local and not new.startswith(".") and not new.endswith("."):
+            emails[i] = f"{new}@{domain}"
+            corr[i] = tag
+    messy["email"] = pd.Series(emails, dtype="str", index=messy.index)
+    truth["email_corruption"] = pd.Series(corr, dtype="str", index=truth.index)
+
+
+B2C_HOUSEHOLD_RATE = 0.06  # persons who live with another person of the file (same surname, home)
+B2C_SHARED_LANDLINE = 0.35  # of households: the home phone is the number both give
+B2C_FAMILY_MAILBOX = 0.12  # of households: one family mailbox (famille.dubois@free.fr) for both
+B2C_MOVED_RATE = 0.15  # duplicated persons who moved house between two copies
+_FAMILY_WORD = {"FR": "famille", "BE": "famille", "CH": "famille", "DE": "familie", "NL": "familie",
+                "GB": "family", "ES": "familia", "IT": "famiglia"}
+
+
+@dataclass(slots=True)
+class _B2CPlan:
+    dob: list[tuple[int, int, int] | None]
+    home: list[tuple[str, int, str, int] | None]  # number, street type index, street name, city index
+    moved_to: list[tuple[str, int, str, int] | None]
+    household: np.ndarray  # household id (1-based) or 0
+
+
+def _b2c_households(seed: int, kind: np.ndarray, country: list[str], pool: list[str],
+                    last_idx: np.ndarray, last2_idx: np.ndarray) -> np.ndarray:
+    """Some persons join the household of an earlier one of the same country and name origin and
+    take their surname (in place in last_idx). Returns each entity's head (-1: none)."""
+    rnd = _aux_rng(seed, 41)
+    head = np.full(len(kind), -1, dtype=np.int64)
+    seen: dict[tuple[str, str], list[int]] = {}
+    for e, k in enumerate(kind.tolist()):
+        if k != KIND_CONTACT:
+            continue
+        key = (country[e], pool[e])
+        group = seen.setdefault(key, [])
+        if group and rnd.random() < B2C_HOUSEHOLD_RATE:
+            h = _ch(rnd, group)
+            h = head[h] if head[h] >= 0 else h
+            head[e] = h
+            last_idx[e], last2_idx[e] = last_idx[h], last2_idx[h]
+        else:
+            group.append(e)
+    return head
+
+
+def _b2c_home(country: str, rnd: random.Random) -> tuple[str, int, str, int]:
+    from bench import b2c_data as BD
+
+    n = _rr(rnd, 1, 150 if country in ("FR", "ES", "IT") else 90)
+    number = str(n)
+    if country in ("FR", "BE") and rnd.random() < 0.03:
+        number += _ch(rnd, (" bis", " ter"))
+    elif country in ("DE", "NL", "GB") and rnd.random() < 0.04:
+        number += _ch(rnd, "abc")
+    return (number, _rr(rnd, 0, len(BD.STREET_TYPES[country])), _ch(rnd, BD.STREET_NAMES[country]),
+            _rr(rnd, 0, len(BD.CITIES[country])))
+
+
+def _b2c_plan(plan: _Plan, head: np.ndarray) -> _B2CPlan:
+    """Per entity: date of birth, home, a later home for some duplicated persons; households share
+    the head's home, and some their home phone or a family mailbox."""
+    import calendar
+
+    rnd = _aux_rng(plan.seed, 42)
+    n_ent = len(plan.kind)
+    dob: list[tuple[int, int, int] | None] = []
+    home: list[tuple[str, int, str, int] | None] = []
+    moved: list[tuple[str, int, str, int] | None] = []
+    for e, k in enumerate(plan.kind.tolist()):
+        if k == KIND_EMPTY:
+            dob.append(None)
+            home.append(None)
+            moved.append(None)
+            continue
+        country = plan.country[e]
+        y = _rr(rnd, 1930, 2006)
+        m = _rr(rnd, 1, 13)
+        d = _rr(rnd, 1, calendar.monthrange(y, m)[1] + 1)
+        dob.append((y, m, d))
+        home.append(_b2c_home(country, rnd))
+        moved.append(_b2c_home(country, rnd) if plan.n_copies[e] > 1 and rnd.random() < B2C_MOVED_RATE else None)
+    household = np.zeros(n_ent, dtype=np.int64)
+    landline: dict[int, Phone] = {}
+    family_mail: dict[int, str] = {}
+    for e in np.flatnonzero(head >= 0).tolist():
+        h = int(head[e])
+        household[e] = household[h] = h + 1
+        home[e] = home[h]
+        if rnd.random() < B2C_SHARED_LANDLINE:
+            if h not in landline:
+                landline[h] = _make_phone(plan.country[h], False, rnd)
+                plan.alt_phone[h], plan.phone[h] = plan.phone[h], landline[h]
+            plan.alt_phone[e], plan.phone[e] = plan.phone[e], landline[h]
+        if rnd.random() < B2C_FAMILY_MAILBOX:
+            if h not in family_mail:
+                word = _FAMILY_WORD[plan.country[h]]
+                domain = _ch(rnd, ND.WEBMAIL[plan.country[h]])
+                family_mail[h] = f"{word}.{_last_token(plan.last1[h], False)}@{domain}"
+                plan.alt_email[h], plan.alt_email_kind[h] = plan.email[h], plan.email_kind[h]
+                plan.email[h], plan.email_kind[h] = family_mail[h], "family"
+            plan.alt_email[e], plan.alt_email_kind[e] = plan.email[e], plan.email_kind[e]
+            plan.email[e], plan.email_kind[e] = family_mail[h], "family"
+    # The household id is published in truth with 1-based public ids of the head.
+    public = np.where(household > 0, plan.public_id[np.maximum(household - 1, 0)], 0)
+    return _B2CPlan(dob=dob, home=home, moved_to=moved, household=public)
+
+
+def _street_text(country: str, type_idx: int, name: str, abbreviate: bool, rnd: random.Random) -> str:
+    from bench import b2c_data as BD
+
+    full, abbrevs = BD.STREET_TYPES[country][type_idx]
+    t = _ch(rnd, abbrevs) if abbreviate and abbrevs else full
+    if country in ("DE", "NL"):
+        if abbreviate and t.endswith("."):
+            return f"{name}{t}"
+        return f"{name}{t}" if t[:1].islower() else f"{name} {t}"
+    if country == "GB":
+        return f"{name} {t}"
+    return f"{t} {name}"
+
+
+def _dob_text(country: str, y: int, m: int, d: int, rnd: random.Random) -> str:
+    """Day first or ISO, never month first: the file proves one order (pipelines/fields/dates.py)."""
+    v = rnd.random()
+    if v < 0.15:
+        return f"{y:04d}-{m:02d}-{d:02d}"
+    if country in ("DE", "CH"):
+        return f"{d:02d}.{m:02d}.{y:04d}" if v < 0.8 else f"{d}.{m}.{y}"
+    if country == "NL":
+        return f"{d:02d}-{m:02d}-{y:04d}"
+    return f"{d:02d}/{m:02d}/{y:04d}" if v < 0.9 else f"{d}/{m}/{y}"
+
+
+def _b2c_columns(plan: _Plan, messy: pd.DataFrame, truth: pd.DataFrame, start: int, stop: int,
+                 chunk: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The home address and date of birth columns of the "b2c" profile, each row a possibly
+    degraded copy: street typos, abbreviated or spelled-out street types, the number typed in the
+    street, a postcode missing or without its leading zero, the city in capitals or without
+    accents; another home on some copies of persons who moved; dates of birth missing, with day
+    and month swapped or one digit off. address_variation / dob_variation tag what was done."""
+    import calendar
+
+    from bench import b2c_data as BD
+
+    rnd = _aux_rng(plan.seed, 43, chunk)
+    b = plan.b2c
+    assert b is not None
+    ents = plan.row_entity[start:stop]
+    div_l = (plan.row_copy[start:stop] != plan.orig_copy[ents]).tolist()
+    cols = {c: [] for c in B2C_COLUMNS}
+    tcols = {c: [] for c in B2C_TRUTH_COLUMNS if c != "household_id"}
+    for e, k, div in zip(ents.tolist(), plan.kind[ents].tolist(), div_l):
+        if k != KIND_CONTACT:
+            for lst in (*cols.values(), *tcols.values()):
+                lst.append("")
+            continue
+        country = plan.country[e]
+        atags: list[str] = []
+        h = b.home[e]
+        if b.moved_to[e] is not None and div and rnd.random() < 0.6:
+            h = b.moved_to[e]
+            atags.append("moved")
+        number, ti, name, ci = h
+        city, postcode = BD.CITIES[country][ci]
+        tcols["true_street_number"].append(number)
+        tcols["true_street"].append(_street_text(country, ti, name, False, rnd))
+        tcols["true_postcode"].append(postcode)
+        tcols["true_city"].append(city)
+        if rnd.random() < (0.12 if div else 0.05):
+            m_num = m_street = m_post = m_city = ""
+            atags.append("missing")
+        else:
+            abbreviate = rnd.random() < (0.35 if div else 0.2)
+            if abbreviate:
+                atags.append("street_type")
+            street_name = name
+            if rnd.random() < (0.08 if div else 0.01):
+                typo = _typo(street_name, rnd)
+                if typo != street_name:
+                    street_name = typo
+                    atags.append("street_typo")
+            m_street = _street_text(country, ti, street_name, abbreviate, rnd)
+            m_num = number
+            v = rnd.random()
+            if v < 0.08:
+                m_street = f"{number} {m_street}" if country not in ("DE", "NL", "IT", "ES") else f"{m_street} {number}"
+                m_num = ""
+                atags.append("number_in_street")
+            elif v < 0.11:
+                m_num = ""
+                atags.append("number_missing")
+            v = rnd.random()
+            if v < 0.2:
+                m_street = m_street.upper()
+            elif v < 0.3:
+                m_street = m_street.lower()
+            m_post = postcode
+            v = rnd.random()
+            if v < (0.06 if div else 0.02):
+                m_post = ""
+                atags.append("postcode_missing")
+            elif v < 0.08 and postcode.startswith("0"):
+                m_post = postcode[1:]  # a numeric cell in Excel
+                atags.append("postcode_lost_zero")
+            m_city = city
+            v = rnd.random()
+            if v < 0.2:
+                m_city = city.upper()
+            elif v < 0.3:
+                m_city = strip_accents(city)
+            elif v < (0.35 if div else 0.32):
+                m_city = ""
+                atags.append("city_missing")
+        cols["street_number"].append(m_num)
+        cols["street"].append(m_street)
+        cols["postcode"].append(m_post)
+        cols["city"].append(m_city)
+        tcols["address_variation"].append("+".join(atags) if atags else "none")
+
+        y, mo, d = b.dob[e]
+        tcols["true_date_of_birth"].append(f"{y:04d}-{mo:02d}-{d:02d}")
+        dtag = "none"
+        v = rnd.random()
+        if v < (0.15 if div else 0.05):
+            cols["date_of_birth"].append("")
+            dtag = "missing"
+            continue_dob = False
+        else:
+            continue_dob = True
+        if continue_dob:
+            if div and v < 0.15 + 0.03 and d <= 12 and d != mo:
+                y2, m2, d2 = y, d, mo
+                dtag = "day_month_swapped"
+            elif div and v < 0.15 + 0.06:
+                y2, m2, d2 = y, mo, d
+                w = rnd.random()
+                if w < 0.4:
+                    y2 = y + _ch(rnd, (-1, 1))
+                elif w < 0.7:
+                    last = calendar.monthrange(y, mo)[1]
+                    d2 = (d // 10) * 10 + _rr(rnd, 0, 10)
+                    d2 = d2 if 1 <= d2 <= last and d2 != d else (d + 1 if d < last else d - 1)
+                else:
+                    m2 = mo + 1 if mo < 12 else mo - 1
+                    d2 = min(d, calendar.monthrange(y, m2)[1])
+                dtag = "one_digit_off"
+            else:
+                y2, m2, d2 = y, mo, d
+            cols["date_of_birth"].append(_dob_text(country, y2, m2, d2, rnd))
+        tcols["dob_variation"].append(dtag)
+    for c, vals in cols.items():
+        messy[c] = pd.Series(vals, dtype="str", index=messy.index)
+    # A private person has no job title in a members' or customers' file.
+    private = plan.company[ents] < 0
+    messy["job_title"] = messy["job_title"].where(~private, "")
+    for c, vals in tcols.items():
+        truth[c] = pd.Series(vals, dtype="str", index=truth.index)
+    hh = b.household[ents]
+    truth["household_id"] = np.where(plan.kind[ents] == KIND_CONTACT, hh, 0)
+    truth = truth[[*TRUTH_COLUMNS, *B2C_TRUTH_COLUMNS]]
+    return messy, truth
+
+
+# =============================================================================================
 # Public API
 # =============================================================================================
 def _default_lang(profile: str) -> str:
@@ -1752,7 +2099,7 @@ def _default_lang(profile: str) -> str:
 
 
 def iter_generate(rows: int, seed: int = 0, profile: str = "mixed", *, lang: str | None = None,
-                  full_name: bool = False) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
+                  full_name: bool = False, email_variants: bool = False) -> Iterator[tuple[pd.DataFrame, pd.DataFrame]]:
     """Yield (messy, truth) chunks of at most CHUNK_ROWS rows, in file order.
 
     The concatenation of the chunks is exactly `generate(...)`; use this to stream large files
@@ -1760,18 +2107,32 @@ def iter_generate(rows: int, seed: int = 0, profile: str = "mixed", *, lang: str
     """
     if rows < 0:
         raise ValueError("rows must be >= 0")
-    plan = _build_plan(rows, seed, profile, lang or _default_lang(profile), full_name)
+    plan = _build_plan(rows, seed, profile, lang or _default_lang(profile), full_name, email_variants)
     # rows == 0 still yields one (empty, correctly typed) chunk so callers always get columns.
     for chunk, start in enumerate(range(0, max(rows, 1), CHUNK_ROWS)):
-        yield _materialise(plan, start, min(rows, start + CHUNK_ROWS), chunk)
+        stop = min(rows, start + CHUNK_ROWS)
+        messy, truth = _materialise(plan, start, stop, chunk)
+        # Additions run after the rows are made, each from random streams of its own, so that
+        # without them the output is exactly what it always was.
+        if plan.email_variants:
+            _email_variants(plan, messy, truth, start, stop, chunk)
+        if plan.b2c is not None:
+            messy, truth = _b2c_columns(plan, messy, truth, start, stop, chunk)
+        yield messy, truth
 
 
 def generate(rows: int, seed: int = 0, profile: str = "mixed", *, lang: str | None = None,
-             full_name: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+             full_name: bool = False, email_variants: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Generate a messy contact list and its ground truth.
 
     rows: number of data rows (header excluded). seed: same seed, same output.
-    profile: "mixed" (~50% France, rest DE ES IT GB BE CH NL) or "fr" (~90% France).
+    profile: "mixed" (~50% France, rest DE ES IT GB BE CH NL), "fr" (~90% France) or "b2c"
+      (private persons, ~70% France: home address and date of birth columns, households at one
+      address, duplicates that moved house or have their date of birth typed wrong; see _b2c_columns).
+    email_variants: on duplicate copies, a nominative address with a one-letter typo in its local
+      part or an alias of it (j.doe@ for john.doe@), tagged `local_typo` / `alias` in
+      email_corruption. Always on for "b2c"; off by default for the others, whose output must not
+      change.
     lang: language of the values that depend on the file's language (salutations, country names,
       notes); defaults to "fr" for profile "fr", else "en". Pass the same value as `header_lang`
       to `write_file` for a coherent file.
@@ -1781,7 +2142,8 @@ def generate(rows: int, seed: int = 0, profile: str = "mixed", *, lang: str | No
     order), "" when empty. truth: TRUTH_COLUMNS, one row per messy row, same order.
     """
     messy_parts, truth_parts = [], []
-    for messy, truth in iter_generate(rows, seed, profile, lang=lang, full_name=full_name):
+    for messy, truth in iter_generate(rows, seed, profile, lang=lang, full_name=full_name,
+                                      email_variants=email_variants):
         messy_parts.append(messy)
         truth_parts.append(truth)
     if len(messy_parts) == 1:
@@ -1944,12 +2306,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--truth", default=None, help="truth file: .parquet or .csv")
     parser.add_argument("--profile", choices=sorted(PROFILES), default="mixed")
     parser.add_argument("--full-name", action="store_true", help="one full-name column")
+    parser.add_argument("--email-variants", action="store_true",
+                        help="typo'd local parts and aliases on duplicate copies (always on for b2c)")
     args = parser.parse_args(argv)
     fmt = args.format or ("xlsx" if args.out.lower().endswith(".xlsx") else "csv")
     lang = args.lang or _default_lang(args.profile)
     delimiter = "\t" if args.delimiter in ("\\t", "tab") else args.delimiter
     truth_writer = _TruthWriter(Path(args.truth)) if args.truth else None
-    chunks = iter_generate(args.rows, args.seed, args.profile, lang=lang, full_name=args.full_name)
+    chunks = iter_generate(args.rows, args.seed, args.profile, lang=lang, full_name=args.full_name,
+                           email_variants=args.email_variants)
 
     def messy_chunks() -> Iterator[pd.DataFrame]:
         for messy, truth in chunks:
