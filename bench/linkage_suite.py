@@ -152,7 +152,7 @@ def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_ma
         try:
             import dedupe  # noqa: F401
         except ImportError:
-            return MethodResult(method, note="dedupe is not installed (pip install dedupe)")
+            return MethodResult(method, note="dedupe is not installed (pip install -e '.[bench]')")
         if data.rows > dedupe_max_rows:
             return MethodResult(method, note=f"not run: {data.rows:,} rows > --dedupe-max-rows {dedupe_max_rows:,}")
     out = work / f"clusters_{data.name}_{method}.parquet"
