@@ -788,7 +788,7 @@ def _under_master_lock(purpose: str):
         def inner(store: ObjectStore, db: RecordsDB, keys: KeyStore, controller: str, *args, **kwargs):
             from resources import master_store
 
-            with master_store.locked(store, controller, purpose, kind="dsr") as holder:
+            with master_store.locked(store, controller, purpose, kind="dsr", db=db) as holder:
                 outcome = fn(store, db, keys, controller, *args, **kwargs)
                 # The master's files were rewritten in place: a run that read them before can no
                 # longer commit what it read (resources/master_store.py).

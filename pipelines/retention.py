@@ -434,21 +434,19 @@ def _filter_table_file(store: ObjectStore, key: str, column: str, values: set[st
     return removed
 
 
-def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal) -> None:
+def _remove_from_master(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal,
+                        db: RecordsDB | None = None) -> None:
     """The uploads' records out of every file of the controller's master: each version's records
     and decisions (the current one, and any a crash left behind), rewritten in place under the
     controller's lock so that no run commits a version read before the deletion."""
     from resources import master_store
 
-    from resources.instruction_log import RecordsDB
-
     prefix = master_store.master_prefix(controller)
-    with master_store.locked(store, controller, "a deletion", kind="retention") as holder:
+    with master_store.records_db(db) as db, master_store.locked(store, controller, "a deletion", kind="retention", db=db) as holder:
         removed_keys = _remove_from_master_files(store, controller, upload_ids, removal)
         _remove_from_master_history(store, controller, prefix, upload_ids, removed_keys, removal)
         if removed_keys:  # a run that read the master before this deletion can no longer commit it
-            with RecordsDB.from_env() as db:
-                master_store.bump_version(store, db, controller, holder=holder, committed_by="a deletion")
+            master_store.bump_version(store, db, controller, holder=holder, committed_by="a deletion")
 
 
 def _remove_from_master_files(store: ObjectStore, controller: str, upload_ids: set[str], removal: Removal) -> set[str]:
@@ -596,9 +594,10 @@ def _master_like_files(store: ObjectStore, controller: str) -> list[tuple[str, s
 
 def delete_upload(
     store: ObjectStore, hasher: Hasher, controller: str, upload_id: str, removal: Removal, *,
-    instance: Any = None, cache_dirs: Sequence[Path] = (), verify: bool = True,
+    instance: Any = None, cache_dirs: Sequence[Path] = (), verify: bool = True, db: RecordsDB | None = None,
 ) -> None:
-    """Delete one upload from everywhere; appends to `removal` (counts, checks)."""
+    """Delete one upload from everywhere; appends to `removal` (counts, checks). `db`: the records
+    database (default: the environment's), which holds the controller's master lock and head."""
     from resources.uploads import UploadManifest
 
     removal.upload_ids.append(upload_id)
@@ -616,7 +615,7 @@ def delete_upload(
         _delete_key(store, hasher, key, removal)
     _delete_prefix(store, f"{WORK_PREFIX}{controller}/{upload_id}/", removal)
     _delete_prefix(store, export_prefix(controller, upload_id), removal)
-    _remove_from_master(store, controller, {upload_id}, removal)
+    _remove_from_master(store, controller, {upload_id}, removal, db=db)
     _remove_partitions(instance, [upload_id], removal)
     _clean_caches(cache_dirs, {upload_id}, None, removal)
     # The manifest last: until it is gone, a crashed deletion is found again by the next sweep.
@@ -634,11 +633,12 @@ def purge_controller(
     hasher = deletion_hasher(keys, controller)
     upload_ids = [r["upload_id"] for r in db.all("SELECT upload_id FROM uploads WHERE controller = ? AND deleted_at IS NULL", [controller])]
     for upload_id in upload_ids:
-        delete_upload(store, hasher, controller, upload_id, removal, instance=instance, cache_dirs=cache_dirs, verify=False)
+        delete_upload(store, hasher, controller, upload_id, removal, instance=instance, cache_dirs=cache_dirs, verify=False,
+                      db=db)
     from resources import master_store
 
     # Under the master's lock: no run commits a version between the deletion and the head's.
-    with master_store.locked(store, controller, "an off-boarding", kind="retention"):
+    with master_store.locked(store, controller, "an off-boarding", kind="retention", db=db):
         for prefix in (f"{UPLOADS_PREFIX}{controller}/", f"{WORK_PREFIX}{controller}/", f"{EXPORTS_PREFIX}{controller}/",
                        controller_prefix(controller)):
             _delete_prefix(store, prefix, removal)
@@ -765,7 +765,7 @@ def sweep(
 
             try:
                 delete_upload(store, deletion_hasher(keys, controller), controller, state.upload_id, removal,
-                              instance=instance, cache_dirs=cache_dirs)
+                              instance=instance, cache_dirs=cache_dirs, db=db)
             except MasterBusyError:
                 # Its manifest is deleted last, so the next sweep finds the upload again and finishes.
                 report.postponed.append({"controller": controller, "upload_id": state.upload_id,

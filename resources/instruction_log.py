@@ -222,6 +222,7 @@ class RecordsDB:
             self._dict_cursor = psycopg2.extras.RealDictCursor
         else:
             path = Path(sqlite_path).expanduser()
+            self._sqlite_path = path
             path.parent.mkdir(parents=True, exist_ok=True)
             self.dialect = "sqlite"
             self.where = f"SQLite {path}"
@@ -233,6 +234,10 @@ class RecordsDB:
             # Deleted rows (suppression entries of an off-boarded controller) are overwritten.
             self._conn.execute("PRAGMA secure_delete=ON")
         self._migrate()
+
+    def reopen(self) -> "RecordsDB":
+        """Another connection to the same database (for another thread)."""
+        return RecordsDB(dsn=self._dsn) if self.dialect == "postgres" else RecordsDB(sqlite_path=self._sqlite_path)
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "RecordsDB":

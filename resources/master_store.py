@@ -194,7 +194,7 @@ def _read_parts(store: ObjectStore, head: Head) -> dict[str, bytes | None]:
 
 def load_master(store: ObjectStore, controller: str, *, db: RecordsDB | None = None) -> Master:
     """The current version of the master; `master.state["version"]` says which."""
-    with _db(db) as conn:
+    with records_db(db) as conn:
         for _ in range(3):
             head = read_head(store, conn, controller)
             try:
@@ -216,12 +216,13 @@ def load_master(store: ObjectStore, controller: str, *, db: RecordsDB | None = N
 
 
 def master_version(store: ObjectStore, controller: str, *, db: RecordsDB | None = None) -> int:
-    with _db(db) as conn:
+    with records_db(db) as conn:
         return read_head(store, conn, controller).version
 
 
 @contextmanager
-def _db(db: RecordsDB | None) -> Iterator[RecordsDB]:
+def records_db(db: RecordsDB | None) -> Iterator[RecordsDB]:
+    """`db`, or the records database the environment names, opened for the block."""
     if db is not None:
         yield db
         return
@@ -341,8 +342,8 @@ def release(db: RecordsDB, store: ObjectStore, controller: str, holder: str) -> 
 class _Heartbeat:
     """Renews a lease from a thread of its own (its own database connection) while work goes on."""
 
-    def __init__(self, store: ObjectStore, controller: str, holder: str, ttl: float):
-        self.store, self.controller, self.holder, self.ttl = store, controller, holder, ttl
+    def __init__(self, store: ObjectStore, controller: str, holder: str, ttl: float, open_db: Callable[[], RecordsDB]):
+        self.store, self.controller, self.holder, self.ttl, self.open_db = store, controller, holder, ttl, open_db
         self.interval = max(1.0, min(30.0, ttl / 5))
         self.lost = False
         self._stop = threading.Event()
@@ -360,7 +361,7 @@ class _Heartbeat:
         db = None
         while db is None:  # the database away for a moment: try again at the next beat
             try:
-                db = RecordsDB.from_env()
+                db = self.open_db()
             except Exception:
                 if self._stop.wait(self.interval):
                     return
@@ -376,19 +377,21 @@ class _Heartbeat:
 
 @contextmanager
 def held(store: ObjectStore, controller: str, holder: str, purpose: str, *, take: bool = True, keep: bool = True,
-         on_wait: Callable[[LockHolder], None] | None = None, owner: str | None = None) -> Iterator[None]:
+         on_wait: Callable[[LockHolder], None] | None = None, owner: str | None = None,
+         db: RecordsDB | None = None) -> Iterator[None]:
     """Inside: `holder` holds the controller's lock, renewed while the block runs. `take` acquires it
     (waiting if needed), otherwise it is only renewed if this holder has it. On an error the lock is
     released (the run has failed); on success it is kept for the run's next stage, unless not `keep`."""
     ttl = lock_ttl_seconds()
-    with RecordsDB.from_env() as db:
+    open_db = db.reopen if db is not None else RecordsDB.from_env
+    with records_db(db) as db:
         if take:
             acquire(db, store, controller, holder, purpose, ttl_s=ttl, on_wait=on_wait, owner=owner)
         elif not renew(db, store, controller, holder, ttl):
             yield  # this holder does not have it (a stage re-executed alone): nothing to keep alive
             return
         try:
-            with _Heartbeat(store, controller, holder, ttl):
+            with _Heartbeat(store, controller, holder, ttl, open_db):
                 yield
         except BaseException:
             _release_quietly(db, store, controller, holder)
@@ -428,10 +431,11 @@ def one_off_holder(kind: str) -> str:
 
 
 @contextmanager
-def locked(store: ObjectStore, controller: str, purpose: str, kind: str = "cli") -> Iterator[str]:
-    """Hold the controller's lock for a piece of work done in this process; yields the holder id."""
+def locked(store: ObjectStore, controller: str, purpose: str, kind: str = "cli", db: RecordsDB | None = None) -> Iterator[str]:
+    """Hold the controller's lock for a piece of work done in this process; yields the holder id.
+    `db`: the records database the work uses (default: the one the environment names)."""
     holder = one_off_holder(kind)
-    with held(store, controller, holder, purpose, keep=False, owner=this_owner()):
+    with held(store, controller, holder, purpose, keep=False, owner=this_owner(), db=db):
         yield holder
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,10 @@ class ObjectVersion:
     is_delete_marker: bool
     size: int
     last_modified: float
+
+
+# Where a local store keeps its own identity (ObjectStore.identity).
+STORE_ID_KEY = "state/store-id"
 
 
 class ObjectStore(ABC):
@@ -164,7 +169,25 @@ class LocalObjectStore(ObjectStore):
         return f"local folder {self.root}"
 
     def identity(self) -> str:
-        return f"file://{self.root}"
+        """A random id kept in the store itself (state/store-id), made once: the store keeps its
+        identity when its folder is moved, copied whole or mounted at another path."""
+        if getattr(self, "_identity", None) is None:
+            path = self._path(STORE_ID_KEY)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:  # created exclusively: two processes starting at once agree on one id
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                pass
+            else:
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(uuid.uuid4().hex)
+            for _ in range(100):  # another process may be writing it this instant
+                text = path.read_text().strip()
+                if text:
+                    break
+                time.sleep(0.01)
+            self._identity = f"local:{text}"
+        return self._identity
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)
