@@ -146,7 +146,7 @@ def enriched_of(data: DataSet, work: Path) -> Path:
 # ---------------------------------------------------------------------------------------------
 def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_max_rows: int,
                dedupe_max_gib: float | None = None) -> MethodResult:
-    from bench.bench_linkage import _child
+    from bench.linkage_methods import method_in_child
 
     if method == "dedupe":
         try:
@@ -157,7 +157,7 @@ def run_method(method: str, data: DataSet, enriched: Path, work: Path, dedupe_ma
             return MethodResult(method, note=f"not run: {data.rows:,} rows > --dedupe-max-rows {dedupe_max_rows:,}")
     out = work / f"clusters_{data.name}_{method}.parquet"
     # train=None: the refinery trains on the upload or uses its shipped model as `refinery run` does.
-    res = _child(method, data.csv, enriched, out, truth=data.truth, train=None,
+    res = method_in_child(method, data.csv, enriched, out, truth=data.truth, train=None,
                  max_gib=dedupe_max_gib if method == "dedupe" else None)
     if "error" in res:
         return MethodResult(method, note=f"failed: {res['error'][:160]}")
