@@ -170,6 +170,8 @@ COMPARISONS: list[dict[str, Any]] = [
                 'AND least(length("email_user_l"), length("email_user_r")) >= 5 '
                 # a number is no slip: "sylvie.bertrand2@" is numbered for a namesake
                 'AND NOT regexp_matches("email_user_l" || "email_user_r", \'[0-9]\') '
+                # nor another initial: "pmartin@" and "jmartin@" are colleagues
+                'AND left("email_user_l", 1) = left("email_user_r", 1) '
                 'AND damerau_levenshtein("email_user_l", "email_user_r") <= 1',
                 "label_for_charts": "one typo in the local part",
             },

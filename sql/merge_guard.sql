@@ -98,8 +98,11 @@ pairs AS (
         coalesce(
             split_part(l.email_nominative, '@', 1) <> split_part(r.email_nominative, '@', 1)
             AND split_part(l.email_nominative, '@', 2) = split_part(r.email_nominative, '@', 2)
-            -- (a number is no slip: "sylvie.bertrand2@" is numbered for a namesake)
+            -- (a number is no slip: "sylvie.bertrand2@" is numbered for a namesake; nor is another
+            -- initial: "pmartin@" and "jmartin@" are colleagues, and taking them for one slip cost
+            -- pairwise P 0.9983 -> 0.9975 on the generated 100k file)
             AND NOT (least(length(l.email_user), length(r.email_user)) >= 5
+                     AND left(l.email_user, 1) = left(r.email_user, 1)
                      AND NOT regexp_matches(l.email_user || r.email_user, '[0-9]')
                      AND damerau_levenshtein(l.email_user, r.email_user) <= 1)
             AND NOT (regexp_matches(l.email_user, '[._-]') AND regexp_matches(r.email_user, '[._-]')
