@@ -141,12 +141,26 @@ def train_model(linker: Any, fields: frozenset[str] | None = None) -> dict[str, 
             if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
                 level.m_probability = level.u_probability
                 unobserved.append(f"{name} (m)")
+    # A level closer than total disagreement is no stronger evidence against a match than it: EM
+    # gives a level the file's true pairs never reach an m near 0 (the one-typo local part on the
+    # generated files: -37 bits, a veto), so such a level gets the 'else' level's weight.
+    clamped = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        last = levels[-1]
+        if not last._is_else_level or not last.m_probability or not last.u_probability:
+            continue
+        ratio = last.m_probability / last.u_probability
+        for level in levels[:-1]:
+            if level.m_probability is not None and level.u_probability and level.m_probability / level.u_probability < ratio:
+                level.m_probability = min(1.0, level.u_probability * ratio)
+                clamped.append(f"{comparison.output_column_name}: {level.label_for_charts}")
     model = linker.misc.save_model_to_json()
     problems = [f"EM blocked on {s['blocked_on']} hit the cap of {cap} iterations" for s in sessions if not s["converged"]]
     problems += model_problems(model)
     if problems:
         raise TrainingError("; ".join(problems))
-    return {"sessions": sessions, "unobserved_levels": unobserved}
+    return {"sessions": sessions, "unobserved_levels": unobserved, "clamped_levels": clamped}
 
 
 @contextmanager
