@@ -132,3 +132,21 @@ def test_fields_present_ignores_row_ids_and_rare_columns():
     settings = linkage_model.settings_dict(fields)
     assert [c["output_column_name"] for c in settings["comparisons"]] == ["first_name", "last_name", "date_of_birth"]
     assert linkage_model.em_blocking_rules(fields)[1] == 'l."date_of_birth" = r."date_of_birth"'
+
+
+def test_a_slip_or_an_alias_in_a_mailbox_is_no_conflict_but_mirrored_names_are():
+    rows = [
+        {"uid": 1, "first_name_key": "sam", "last_name_key": "prins", "email_nominative": "sam.piins@mercedesbenz.nl",
+         "phone_mobile": "+31629915851", "company_key": "mercedes benz"},
+        {"uid": 2, "first_name_key": "sam", "last_name_key": "prins", "email_nominative": "sam.prins@mercedesbenz.nl",
+         "phone_mobile": "+31629915851", "company_key": "mercedes benz"},
+        {"uid": 3, "first_name_key": "j", "last_name_key": "doe", "email_nominative": "j.doe@acme.com", "company_key": "acme"},
+        {"uid": 4, "first_name_key": "john", "last_name_key": "doe", "email_nominative": "john.doe@acme.com", "company_key": "acme"},
+        # Two people whose addresses mirror their two surnames.
+        {"uid": 5, "first_name_key": "john", "last_name_key": "cook", "email_nominative": "jcook@mcallister.co.uk"},
+        {"uid": 6, "first_name_key": "john", "last_name_key": "cooke", "email_nominative": "jcooke@mcallister.co.uk"},
+    ]
+    judged = _judge(rows, [(1, 2), (3, 4), (5, 6)])
+    assert judged[(1, 2)]["evidence"] and not judged[(1, 2)]["conflict"]
+    assert judged[(3, 4)]["evidence"] and not judged[(3, 4)]["conflict"]
+    assert judged[(5, 6)]["conflict"]
