@@ -343,6 +343,10 @@ PERSON_BLOCKING_RULES: dict[str, list[str]] = {
         'l."date_of_birth" = r."date_of_birth" AND left(l."first_name_key", 1) = left(r."first_name_key", 1)',
         'l."date_of_birth" = r."date_of_birth" AND left(l."last_name_key", 1) = left(r."last_name_key", 1)',
         'l."date_of_birth" = r."date_of_birth" AND l."postcode_key" = r."postcode_key"',
+        # Names typed into each other's columns, with a typo ("madelnie conaghty" / "conaghty
+        # madeline"); both ways, pairs come with l before r.
+        'l."date_of_birth" = r."date_of_birth" AND left(l."first_name_key", 1) = left(r."last_name_key", 1)',
+        'l."date_of_birth" = r."date_of_birth" AND left(l."last_name_key", 1) = left(r."first_name_key", 1)',
     ],
     "postcode": [
         'l."postcode_key" = r."postcode_key" AND l."street_number_key" = r."street_number_key"',
