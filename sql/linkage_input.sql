@@ -37,7 +37,17 @@ SELECT
     nullif(lower(trim(client_id)), '') AS client_id_key,
     -- The local part of any nominative address (webmail too): "j.doe" against "john.doe" on one
     -- domain is an alias, "jhon.doe" a typo.
-    CASE WHEN email_qualification LIKE 'nominative@%' THEN split_part(email, '@', 1) END AS email_user
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN split_part(email, '@', 1) END AS email_user,
+    -- Its parts, once per row rather than once per scored pair (the model's e-mail levels):
+    -- the domain, whether it holds a digit, the part after the last separator ("doe" in
+    -- "j.doe") and the length of the part before the first one.
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN split_part(email, '@', 2) END AS email_user_domain,
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN regexp_matches(split_part(email, '@', 1), '[0-9]') END
+        AS email_user_digit,
+    CASE WHEN email_qualification LIKE 'nominative@%' AND regexp_matches(split_part(email, '@', 1), '[._-]')
+        THEN regexp_extract(split_part(email, '@', 1), '[^._-]+$') END AS email_user_last,
+    CASE WHEN email_qualification LIKE 'nominative@%'
+        THEN length(regexp_extract(split_part(email, '@', 1), '^[^._-]+')) END AS email_user_first_len
 FROM enriched AS e
 LEFT JOIN nicknames AS n ON n.nick = e.first_name_key
 ORDER BY e.uid
