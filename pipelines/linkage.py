@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 # Below this many rows EM has too few pairs to estimate anything: use the shipped model.
 MIN_ROWS_TO_TRAIN = 20_000
+# A file with person details the reused model does not compare (dates of birth, addresses,
+# national ids: the shipped model is trained on generated B2B data, which has none) trains its
+# own model from this many rows: EM estimates them from the file (FEBRL1, 1,000 rows, trains).
+MIN_ROWS_TO_TRAIN_DETAILS = 500
 # Pairs at or above this probability may merge, lower ones never do: below
 # clustering.NAMES_MATCH_THRESHOLD only with an identifier (e-mail, profile, mobile) or names with
 # the same job title (clustering.NAMES_SAME_ROLE_THRESHOLD). Measured at 1M (bench/replay_guard.py),
@@ -83,6 +87,12 @@ def nickname_table() -> pa.Table:
 
 def linkage_input(con: duckdb.DuckDBPyConnection, enriched: pa.Table) -> pa.Table:
     """The columns the model compares, derived in SQL from the enriched contacts."""
+    from pipelines.headers import PERSON_DETAIL_FIELDS
+
+    # Records kept before person details were standardised lack their columns: null there.
+    for name in PERSON_DETAIL_FIELDS:
+        if name not in enriched.column_names:
+            enriched = enriched.append_column(name, pa.nulls(enriched.num_rows, pa.string()))
     con.register("enriched", enriched)
     con.register("nicknames", nickname_table())
     try:
@@ -96,18 +106,19 @@ class TrainingError(RuntimeError):
     """Training did not produce a model fit to use (no convergence, or parameters that make no sense)."""
 
 
-def train_model(linker: Any) -> dict[str, Any]:
+def train_model(linker: Any, fields: frozenset[str] | None = None) -> dict[str, Any]:
     """Train and check: every EM session must converge before its iteration cap (Splink logs
-    "converged" even when it merely hit the cap), and the trained weights must be sane."""
+    "converged" even when it merely hit the cap), and the trained weights must be sane. `fields`:
+    the optional fields the model compares (linkage_model.fields_present; None: B2B)."""
     training = linker.training
     training.estimate_probability_two_random_records_match(
-        linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
+        linkage_model.deterministic_rules(fields), recall=linkage_model.DETERMINISTIC_RECALL
     )
     training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=42)
     cap = linkage_model.settings_dict()["max_iterations"]
     sessions = []
     with _single_threaded(linker):
-        for rule in linkage_model.EM_BLOCKING_RULES:
+        for rule in linkage_model.em_blocking_rules(fields):
             session = training.estimate_parameters_using_expectation_maximisation(rule, max_pairs=2e6)
             iterations = len(getattr(session, "_core_model_settings_history", [])) - 1
             sessions.append({"blocked_on": rule, "iterations": iterations, "converged": 0 <= iterations < cap})
@@ -130,12 +141,26 @@ def train_model(linker: Any) -> dict[str, Any]:
             if level._m_probability in (None, LEVEL_NOT_OBSERVED_TEXT):
                 level.m_probability = level.u_probability
                 unobserved.append(f"{name} (m)")
+    # A level closer than total disagreement is no stronger evidence against a match than it: EM
+    # gives a level the file's true pairs never reach an m near 0 (the one-typo local part on the
+    # generated files: -37 bits, a veto), so such a level gets the 'else' level's weight.
+    clamped = []
+    for comparison in linker._settings_obj.comparisons:
+        levels = comparison._comparison_levels_excluding_null
+        last = levels[-1]
+        if not last._is_else_level or not last.m_probability or not last.u_probability:
+            continue
+        ratio = last.m_probability / last.u_probability
+        for level in levels[:-1]:
+            if level.m_probability is not None and level.u_probability and level.m_probability / level.u_probability < ratio:
+                level.m_probability = min(1.0, level.u_probability * ratio)
+                clamped.append(f"{comparison.output_column_name}: {level.label_for_charts}")
     model = linker.misc.save_model_to_json()
     problems = [f"EM blocked on {s['blocked_on']} hit the cap of {cap} iterations" for s in sessions if not s["converged"]]
     problems += model_problems(model)
     if problems:
         raise TrainingError("; ".join(problems))
-    return {"sessions": sessions, "unobserved_levels": unobserved}
+    return {"sessions": sessions, "unobserved_levels": unobserved, "clamped_levels": clamped}
 
 
 @contextmanager
@@ -163,7 +188,7 @@ def _single_threaded(linker: Any) -> Iterator[None]:
         con.execute(f"SET threads = {int(threads)}")
 
 
-def estimate_prior(linker: Any) -> float | None:
+def estimate_prior(linker: Any, fields: frozenset[str] | None = None) -> float | None:
     """Re-estimate, for this file, the prior probability that two random records match, keeping
     the model's m and u. The prior falls as a file grows (duplicate pairs grow with the rows, all
     pairs with their square: 1e-5 at 60k rows, 6e-7 at 1M), so a model reused on another file
@@ -171,9 +196,10 @@ def estimate_prior(linker: Any) -> float | None:
     model's is kept) when the file has too few sure matches to count."""
     settings = linker._settings_obj
     kept = settings._probability_two_random_records_match
-    linker.training.estimate_probability_two_random_records_match(
-        linkage_model.DETERMINISTIC_RULES, recall=linkage_model.DETERMINISTIC_RECALL
-    )
+    rules = linkage_model.deterministic_rules(fields)
+    if not rules:
+        return None
+    linker.training.estimate_probability_two_random_records_match(rules, recall=linkage_model.DETERMINISTIC_RECALL)
     prior = settings._probability_two_random_records_match
     if not prior or not 0 < prior < 0.5:
         settings._probability_two_random_records_match = kept
@@ -277,12 +303,20 @@ def link_upload(
                                              source=source, master=master)
     n_new = enriched.num_rows
 
-    do_train = (n_new >= MIN_ROWS_TO_TRAIN if master.model is None else False) if train is None else train
+    fields = linkage_model.fields_present(con, "contacts")
+    reused = master.model or default_model()
+    # Person details the reused model does not compare: the file trains a model that does.
+    new_fields = bool(fields - linkage_model.comparison_fields(reused))
+    if train is None:
+        do_train = ((n_new >= MIN_ROWS_TO_TRAIN and master.model is None)
+                    or (new_fields and combined.num_rows >= MIN_ROWS_TO_TRAIN_DETAILS))
+    else:
+        do_train = train
     training_report: dict[str, Any] = {}
-    settings = linkage_model.settings_dict() if do_train else (master.model or default_model())
+    settings = linkage_model.settings_dict(fields) if do_train else reused
     # A model saved before this upload still scores with the current blocking rules and columns.
     settings = {**settings, "unique_id_column_name": "uid",
-                "blocking_rules_to_generate_predictions": linkage_model.settings_dict()["blocking_rules_to_generate_predictions"],
+                "blocking_rules_to_generate_predictions": linkage_model.settings_dict(fields)["blocking_rules_to_generate_predictions"],
                 "retain_intermediate_calculation_columns": True}
     empty_pairs = pa.table({"uid_l": pa.array([], pa.int64()), "uid_r": pa.array([], pa.int64()),
                             "match_probability": pa.array([], pa.float64())})
@@ -292,7 +326,7 @@ def link_upload(
         linker = Linker(sdf, settings, log_level=None)
         if do_train:
             try:
-                training_report = train_model(linker)
+                training_report = train_model(linker, fields)
             except TrainingError as exc:
                 # A model that did not train properly is not used: fall back to the one we had.
                 log.warning("linkage model not used: %s", exc)
@@ -302,7 +336,8 @@ def link_upload(
                                                      if k in ("comparisons", "probability_two_random_records_match")}},
                                 log_level=None)
         if not do_train:
-            training_report["prior_for_this_file"] = estimate_prior(linker)
+            training_report["prior_for_this_file"] = estimate_prior(
+                linker, linkage_model.comparison_fields(settings) & fields)
         model = linker.misc.save_model_to_json()
         pairs_scored = _predict(con, linker, combined.num_rows, db_settings.predict_chunk_rows)
         candidates = con.sql(

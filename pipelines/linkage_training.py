@@ -39,10 +39,13 @@ def retrain_on_records(records: pa.Table, memory_limit: str = "4GB") -> Retraini
     try:
         con.execute(f"SET memory_limit = '{memory_limit}'")
         data = linkage.linkage_input(con, table)
+        con.register("records_input", data)
+        fields = linkage_model.fields_present(con, "records_input")
+        con.unregister("records_input")
         sdf = DuckDBAPI(connection=con).register(data, dataset_display_name="linkage_input")
-        linker = Linker(sdf, linkage_model.settings_dict(), log_level=None)
+        linker = Linker(sdf, linkage_model.settings_dict(fields), log_level=None)
         try:
-            report = linkage.train_model(linker)
+            report = linkage.train_model(linker, fields)
         except linkage.TrainingError as exc:
             # The message names comparisons and levels only, never values.
             log.warning("nightly linkage model not kept: %s", exc)

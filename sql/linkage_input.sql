@@ -23,7 +23,31 @@ SELECT
     linkedin_slug,
     -- The job title as typed, case and accents aside: two namesakes at one company rarely hold
     -- the same role, and one person's copies mostly carry the same title.
-    nullif(lower(strip_accents(trim(job_title))), '') AS job_title_key
+    nullif(lower(strip_accents(trim(job_title))), '') AS job_title_key,
+    -- Person details (B2C lists, members, donors): compared only when the file has them
+    -- (linkage_model.fields_present). Dates are ISO already (pipelines/standardise).
+    nullif(trim(date_of_birth), '') AS date_of_birth,
+    -- "12 bis" and "12": the number without its suffix; the street as standardised (street
+    -- types abbreviated one way), case and accents aside.
+    nullif(regexp_extract(lower(trim(street_number)), '[0-9]+'), '') AS street_number_key,
+    nullif(lower(strip_accents(trim(street))), '') AS street_key,
+    nullif(upper(replace(trim(postcode), ' ', '')), '') AS postcode_key,
+    nullif(lower(strip_accents(trim(city))), '') AS city_key,
+    nullif(lower(regexp_replace(trim(national_id), '[^0-9A-Za-z]', '', 'g')), '') AS national_id_key,
+    nullif(lower(trim(client_id)), '') AS client_id_key,
+    -- The local part of any nominative address (webmail too): "j.doe" against "john.doe" on one
+    -- domain is an alias, "jhon.doe" a typo.
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN split_part(email, '@', 1) END AS email_user,
+    -- Its parts, once per row rather than once per scored pair (the model's e-mail levels):
+    -- the domain, whether it holds a digit, the part after the last separator ("doe" in
+    -- "j.doe") and the length of the part before the first one.
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN split_part(email, '@', 2) END AS email_user_domain,
+    CASE WHEN email_qualification LIKE 'nominative@%' THEN regexp_matches(split_part(email, '@', 1), '[0-9]') END
+        AS email_user_digit,
+    CASE WHEN email_qualification LIKE 'nominative@%' AND regexp_matches(split_part(email, '@', 1), '[._-]')
+        THEN regexp_extract(split_part(email, '@', 1), '[^._-]+$') END AS email_user_last,
+    CASE WHEN email_qualification LIKE 'nominative@%'
+        THEN length(regexp_extract(split_part(email, '@', 1), '^[^._-]+')) END AS email_user_first_len
 FROM enriched AS e
 LEFT JOIN nicknames AS n ON n.nick = e.first_name_key
 ORDER BY e.uid

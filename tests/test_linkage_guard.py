@@ -14,6 +14,9 @@ COLUMNS = [
     "uid", "first_name_key", "first_name_canon", "last_name_key", "last_name_compound",
     "email_nominative", "email_local", "email_pro", "phone_e164", "phone_mobile", "company_key",
     "company_domain", "linkedin_slug", "job_title_key",
+    # person details and the local part of any nominative address (issue 14)
+    "date_of_birth", "street_number_key", "street_key", "postcode_key", "city_key", "national_id_key",
+    "client_id_key", "email_user",
 ]
 
 
@@ -21,6 +24,7 @@ def _contacts(rows: list[dict]) -> pa.Table:
     cols = {c: [r.get(c) for r in rows] for c in COLUMNS}
     cols["first_name_canon"] = [r.get("first_name_canon", r.get("first_name_key")) for r in rows]
     cols["last_name_compound"] = [bool(r.get("last_name_compound", False)) for r in rows]
+    cols["email_user"] = [r.get("email_user", (r.get("email_nominative") or "").split("@")[0] or None) for r in rows]
     types = {c: pa.string() for c in COLUMNS} | {"uid": pa.int64(), "last_name_compound": pa.bool_()}
     return pa.table({c: pa.array(v, types[c]) for c, v in cols.items()})
 
