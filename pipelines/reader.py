@@ -91,12 +91,8 @@ def _too_big(size: int, limits: Limits) -> str:
 def parse_contact_bytes(
     data: bytes, limits: Limits | None = None, identifier_columns: tuple[str, ...] | list[str] = ()
 ) -> pa.Table:
-    limits = limits or Limits.from_env()
-    if len(data) > limits.max_file_bytes:
-        raise InputFileError(_too_big(len(data), limits))
-    if not data.strip():
-        raise InputFileError("the file is empty")
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    limits = _checked(data, limits)
+    if _is_spreadsheet(data):
         rows = _read_spreadsheet(data, limits)
         fmt, encoding, delimiter = "xlsx", None, None
     else:
@@ -115,15 +111,25 @@ def parse_contact_bytes(
     return _rows_to_table(rows, fmt, encoding, delimiter, limits, identifier_columns)
 
 
-def read_rows(data: bytes, limits: Limits | None = None) -> list[list[str]]:
-    """Any table file a person may send back (a report opened and saved in Excel: CSV in any
-    encoding and delimiter, or XLSX) as rows of strings, the header first; no field mapping."""
+def _checked(data: bytes, limits: Limits | None) -> Limits:
+    """The limits in force, once the file is known not to be too big or empty."""
     limits = limits or Limits.from_env()
     if len(data) > limits.max_file_bytes:
         raise InputFileError(_too_big(len(data), limits))
     if not data.strip():
         raise InputFileError("the file is empty")
-    if data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":
+    return limits
+
+
+def _is_spreadsheet(data: bytes) -> bool:
+    return data[:4] == b"PK\x03\x04" or data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+
+
+def read_rows(data: bytes, limits: Limits | None = None) -> list[list[str]]:
+    """Any table file a person may send back (a report opened and saved in Excel: CSV in any
+    encoding and delimiter, or XLSX) as rows of strings, the header first; no field mapping."""
+    limits = _checked(data, limits)
+    if _is_spreadsheet(data):
         return _read_spreadsheet(data, limits)
     text = _decode(data)[0].replace("\x00", "")
     return _csv_records(text, _sniff_delimiter(text[:65536]), limits)

@@ -327,19 +327,22 @@ def _materialize(upload_id: str, selection: list[str] | None = None):
                            instance=instance, resources=build_resources(Settings.from_env()), raise_on_error=False)
 
 
-def test_the_commit_and_export_re_executed_after_they_succeeded_republish_the_same_export(tmp_path, monkeypatch):
-    from tests.test_gdpr_support import register_upload
-
+def _registered_upload(tmp_path, monkeypatch, controller: str, seed: int) -> tuple[Path, str]:
+    """A small generated file registered as an upload in a store of its own: (store root, upload id)."""
     from bench.generator import generate, write_file
     from resources.object_store import LocalObjectStore
+    from tests.test_gdpr_support import register_upload
 
-    messy, _ = generate(400, seed=3, profile="fr")
+    messy, _ = generate(400, seed=seed, profile="fr")
     path = tmp_path / "f.csv"
     write_file(messy, path, fmt="csv", encoding="utf-8", delimiter=",", header_lang="fr")
     store_root = tmp_path / "store"
     monkeypatch.setenv("REFINERY_LOCAL_STORE", str(store_root))
-    store = LocalObjectStore(store_root)
-    upload_id = register_upload(store, "again", path.read_bytes())
+    return store_root, register_upload(LocalObjectStore(store_root), controller, path.read_bytes())
+
+
+def test_the_commit_and_export_re_executed_after_they_succeeded_republish_the_same_export(tmp_path, monkeypatch):
+    store_root, upload_id = _registered_upload(tmp_path, monkeypatch, "again", seed=3)
     assert _materialize(upload_id).success
     exported = (store_root / "exports" / "again" / upload_id / "contacts.csv").read_bytes()
     version = committed_master(store_root, "again").state["version"]
@@ -359,18 +362,7 @@ def test_the_commit_and_export_re_executed_after_they_succeeded_republish_the_sa
 
 
 def test_an_export_whose_linkage_was_never_committed_is_not_published(tmp_path, monkeypatch):
-    from tests.test_gdpr_support import register_upload
-
-    from bench.generator import generate, write_file
-    from resources.object_store import LocalObjectStore
-
-    messy, _ = generate(400, seed=4, profile="fr")
-    path = tmp_path / "f.csv"
-    write_file(messy, path, fmt="csv", encoding="utf-8", delimiter=",", header_lang="fr")
-    store_root = tmp_path / "store"
-    monkeypatch.setenv("REFINERY_LOCAL_STORE", str(store_root))
-    store = LocalObjectStore(store_root)
-    upload_id = register_upload(store, "lost", path.read_bytes())
+    store_root, upload_id = _registered_upload(tmp_path, monkeypatch, "lost", seed=4)
     # Linkage ran, the commit did not (it failed, or another run changed the master first): the
     # export re-executed on its own publishes nothing and says why.
     assert _materialize(upload_id, ["raw_upload", "validated_rows", "quarantined_rows", "standardised_contacts",
