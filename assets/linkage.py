@@ -171,21 +171,21 @@ def controller_master(
     # Taken again, not only renewed: a re-execution of this stage alone is another run, which must
     # hold the lock to commit (and fails, publishing nothing, if the master moved on meanwhile).
     holder = master_store.run_holder(context.run.tags, context.run.run_id)
-    with master_store.held(store, manifest.controller, holder, f"upload {manifest.upload_id}", keep=keeps_lock(context)):
-        with RecordsDB.from_env() as db:
-            version = master_store.commit(
-                store,
-                db,
-                manifest.controller,
-                holder=holder,
-                read_version=int(meta.get(b"refinery.read_version", b"0")),
-                next_person=int(meta.get(b"refinery.next_person", b"1")),
-                last_upload=manifest.upload_id,
-                committed_by=f"upload {manifest.upload_id}",
-                upload_id=manifest.upload_id,
-                records=records,
-                model=json.loads(model) if model else None,
-            )
+    with RecordsDB.from_env() as db, master_store.held(store, manifest.controller, holder, f"upload {manifest.upload_id}",
+                                                       keep=keeps_lock(context), db=db):
+        version = master_store.commit(
+            store,
+            db,
+            manifest.controller,
+            holder=holder,
+            read_version=int(meta.get(b"refinery.read_version", b"0")),
+            next_person=int(meta.get(b"refinery.next_person", b"1")),
+            last_upload=manifest.upload_id,
+            committed_by=f"upload {manifest.upload_id}",
+            upload_id=manifest.upload_id,
+            records=records,
+            model=json.loads(model) if model else None,
+        )
     seconds = time.perf_counter() - started
     progress.reporter().stage("controller_master", records.num_rows, seconds, f"version {version}")
     return Output(None, metadata=table_metadata(records, seconds, master_version=version))

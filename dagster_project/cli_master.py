@@ -39,7 +39,7 @@ def cmd_unmerge(args: argparse.Namespace) -> int:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         # Under the controller's lock: an upload running now commits before or after, never over it.
-        with master_store.locked(store, controller, "an unmerge", kind="unmerge") as holder, RecordsDB.from_env() as db:
+        with RecordsDB.from_env() as db, master_store.locked(store, controller, "an unmerge", kind="unmerge", db=db) as holder:
             master = master_store.load_master(store, controller, db=db)
             updated, persons = unmerge(master, args.person, now, records)
             master_store.commit(

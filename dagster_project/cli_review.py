@@ -50,7 +50,7 @@ def cmd_review_apply(args: argparse.Namespace) -> int:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     try:
         # Under the controller's lock: an upload running now commits before or after, never over it.
-        with master_store.locked(store, controller, "a review", kind="review") as holder, RecordsDB.from_env() as db:
+        with RecordsDB.from_env() as db, master_store.locked(store, controller, "a review", kind="review", db=db) as holder:
             master = master_store.load_master(store, controller, db=db)
             updated, applied = apply_decisions(master, decisions, now)
             if updated is not master:

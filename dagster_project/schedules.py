@@ -180,7 +180,7 @@ def refresh_master_and_model(store: ObjectStore, controller: str) -> str:
     if result.model is None:
         return f"linkage model: {result.outcome}"
     try:
-        with master_store.locked(store, controller, "the nightly retraining", kind="retrain") as holder, RecordsDB.from_env() as db:
+        with RecordsDB.from_env() as db, master_store.locked(store, controller, "the nightly retraining", kind="retrain", db=db) as holder:
             master_store.commit(store, db, controller, holder=holder, read_version=int(master.state.get("version", 0)),
                                 next_person=master.next_person, last_upload=master.state.get("last_upload", ""),
                                 committed_by="the nightly retraining", model=result.model)

@@ -4,8 +4,8 @@ Each upload is linked against itself and against the master, so the same person 
 id from one batch to the next. The master also remembers the merges a person undid
 (`refinery unmerge`): those records are never merged again.
 
-Stored per controller (see resources/layout.py): records.parquet, decisions.parquet, state.json,
-model.json. This module only converts; the assets read and write the object store.
+Stored per controller as versions (resources/master_store.py): records.parquet, decisions.parquet,
+model.json, and a head in the records database. This module only converts.
 """
 
 from __future__ import annotations
@@ -79,9 +79,6 @@ class Master:
         return rest, previous
 
     # -- (de)serialisation ---------------------------------------------------------------------
-    def state_json(self) -> bytes:
-        return json.dumps({**self.state, "next_person": self.next_person}, indent=2).encode("utf-8")
-
     @classmethod
     def from_parts(
         cls,

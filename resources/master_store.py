@@ -215,11 +215,6 @@ def load_master(store: ObjectStore, controller: str, *, db: RecordsDB | None = N
     raise MasterChangedError(f"the master data of controller {controller} kept changing while it was read: re-run")
 
 
-def master_version(store: ObjectStore, controller: str, *, db: RecordsDB | None = None) -> int:
-    with records_db(db) as conn:
-        return read_head(store, conn, controller).version
-
-
 @contextmanager
 def records_db(db: RecordsDB | None) -> Iterator[RecordsDB]:
     """`db`, or the records database the environment names, opened for the block."""
@@ -345,7 +340,6 @@ class _Heartbeat:
     def __init__(self, store: ObjectStore, controller: str, holder: str, ttl: float, open_db: Callable[[], RecordsDB]):
         self.store, self.controller, self.holder, self.ttl, self.open_db = store, controller, holder, ttl, open_db
         self.interval = max(1.0, min(30.0, ttl / 5))
-        self.lost = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="refinery-master-lease", daemon=True)
 
@@ -369,8 +363,7 @@ class _Heartbeat:
             while not self._stop.wait(self.interval):
                 try:
                     if not renew(db, self.store, self.controller, self.holder, self.ttl):
-                        self.lost = True
-                        return
+                        return  # another holder has it now: the commit's own check refuses this run
                 except Exception:  # a passing database fault: the next beat tries again
                     continue
 
